@@ -1,0 +1,158 @@
+"""The ``tthc`` command: database, catalogue, sandbox, deadlines and the demo.
+
+    tthc db upgrade                    create / migrate the catalogue database
+    tthc seed [--fields FILE]          load the fields (lĩnh vực) table
+    tthc catalogue import FILE         load the province catalogue (.xlsx or .csv); all or nothing
+    tthc catalogue export FILE         write the catalogue (.xlsx or .csv)
+    tthc sandbox serve                 run the local simulator of the portals, CMS and SMTP
+    tthc deadline --effective DATE     compute the province's announcement deadline
+    tthc summary --as-of DATE          print what the pipeline holds (decisions, flags, postings, mail)
+    tthc demo                          run the four DAGs end to end on the embedded default
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import date
+from pathlib import Path
+
+from tthc.config import PACKAGE_DIR, var_dir
+
+SANDBOX_DATA = PACKAGE_DIR / "sandbox" / "data"
+
+
+def _date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {value!r}") from exc
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    from tthc.db.session import migrate
+
+    migrate()
+    print("catalogue database is up to date")
+    return 0
+
+
+def cmd_seed(args: argparse.Namespace) -> int:
+    from tthc.catalogue import seed_fields
+    from tthc.db.session import session_scope
+
+    with session_scope() as session:
+        n = seed_fields(session, args.fields)
+    print(f"fields loaded ({n} new)")
+    return 0
+
+
+def cmd_catalogue(args: argparse.Namespace) -> int:
+    from tthc.catalogue import CatalogueFileError, export_catalogue, import_catalogue
+    from tthc.db.session import session_scope
+
+    if args.action == "import":
+        try:
+            with session_scope() as session:
+                result = import_catalogue(session, args.file)
+        except CatalogueFileError as exc:
+            print(str(exc), file=sys.stderr)
+            return 2
+        print(f"imported {args.file}: {result.created} created, {result.updated} updated, "
+              f"{result.unchanged} unchanged")
+        return 0
+    with session_scope() as session:
+        n = export_catalogue(session, args.file)
+    print(f"exported {n} procedures to {args.file}")
+    return 0
+
+
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    from tthc.sandbox.serve import serve
+
+    serve(host=args.host, port=args.port, smtp_port=args.smtp_port, data_dir=Path(args.data_dir),
+          state_dir=Path(args.state_dir), outbox=Path(args.outbox))
+    return 0
+
+
+def cmd_deadline(args: argparse.Namespace) -> int:
+    from tthc.compare.deadlines import province_deadline
+    from tthc.reports.render import vn_date
+
+    d = province_deadline(effective_date=args.effective, published_date=args.published, as_of=args.as_of)
+    state = "QUÁ HẠN" if d.is_late else "còn hạn"
+    print(f"Hạn công bố: {vn_date(d.due)} ({state} tính đến {vn_date(args.as_of)})")
+    print(f"Quy tắc: {d.rule.description}")
+    print(f"Căn cứ: {d.rule.citation}{'' if d.rule.checked else ' [chưa đối chiếu văn bản hợp nhất]'}")
+    return 0
+
+
+def cmd_summary(args: argparse.Namespace) -> int:
+    from tthc.summary import print_summary
+
+    print_summary(args.as_of, outbox=Path(args.outbox))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from tthc.demo import run_demo
+
+    return run_demo(as_of=args.as_of)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tthc", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    db = sub.add_parser("db", help="catalogue database")
+    db.add_argument("action", choices=["upgrade"])
+    db.set_defaults(func=cmd_db)
+
+    seed = sub.add_parser("seed", help="load the fields table")
+    seed.add_argument("--fields", default=str(SANDBOX_DATA / "fields.yaml"))
+    seed.set_defaults(func=cmd_seed)
+
+    cat = sub.add_parser("catalogue", help="import / export the province catalogue")
+    cat.add_argument("action", choices=["import", "export"])
+    cat.add_argument("file")
+    cat.set_defaults(func=cmd_catalogue)
+
+    sb = sub.add_parser("sandbox", help="local simulator of the outside world")
+    sb.add_argument("action", choices=["serve"])
+    sb.add_argument("--host", default="127.0.0.1")
+    sb.add_argument("--port", type=int, default=8765)
+    sb.add_argument("--smtp-port", type=int, default=8025)
+    sb.add_argument("--data-dir", default=str(SANDBOX_DATA))
+    sb.add_argument("--state-dir", default=str(var_dir() / "sandbox"))
+    sb.add_argument("--outbox", default=str(var_dir() / "outbox"))
+    sb.set_defaults(func=cmd_sandbox)
+
+    dl = sub.add_parser("deadline", help="compute a province announcement deadline")
+    dl.add_argument("--effective", type=_date, help="effective date of the ministry decision")
+    dl.add_argument("--published", type=_date, help="publication date (used when no effective date)")
+    dl.add_argument("--as-of", type=_date, required=True, help="the date to judge lateness on")
+    dl.set_defaults(func=cmd_deadline)
+
+    sm = sub.add_parser("summary", help="print what the pipeline holds")
+    sm.add_argument("--as-of", type=_date, required=True)
+    sm.add_argument("--outbox", default=str(var_dir() / "outbox"))
+    sm.set_defaults(func=cmd_summary)
+
+    demo = sub.add_parser("demo", help="run the four DAGs end to end on the embedded default")
+    demo.add_argument("--as-of", type=_date, default=date(2026, 11, 26),
+                      help="the demo's run date (default 2026-11-26, so the demo is reproducible)")
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "deadline" and not (args.effective or args.published):
+        print("give --effective or --published", file=sys.stderr)
+        return 2
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,231 @@
+"""Typed SQLAlchemy 2 models of the province catalogue and the pipeline's ledgers.
+
+Natural keys carry unique constraints so every writer can upsert and every task stays idempotent.
+Vocabulary (values stored in English, shown in Vietnamese by the reports):
+- levels: ``cap_tinh`` (provincial), ``cap_xa`` (commune), ``cap_trung_uong`` (central);
+- change types: ``new``, ``amended`` (sửa đổi, bổ sung), ``replaced`` (thay thế), ``abolished`` (bãi bỏ).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    JSON,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+CHANGE_TYPES = ("new", "amended", "replaced", "abolished")
+LEVELS = ("cap_tinh", "cap_xa", "cap_trung_uong")
+FLAG_ACTIONS = ("announce_new", "re_announce", "announce_abolition")
+FLAG_STATUSES = ("open", "approved", "announced", "review")
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict: JSON}
+
+
+class Agency(Base):
+    __tablename__ = "agencies"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    portal_id: Mapped[str | None] = mapped_column(String(32))
+    code: Mapped[str | None] = mapped_column(String(64))
+
+
+class Field(Base):
+    """Lĩnh vực: a field of administrative procedures."""
+
+    __tablename__ = "fields"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    portal_id: Mapped[str | None] = mapped_column(String(32))
+
+
+class Procedure(Base):
+    """One procedure of the province's catalogue (danh mục TTHC)."""
+
+    __tablename__ = "procedures"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str | None] = mapped_column(String(16), unique=True)
+    name: Mapped[str] = mapped_column(Text)
+    name_key: Mapped[str] = mapped_column(Text, index=True)
+    field_id: Mapped[int | None] = mapped_column(ForeignKey("fields.id"))
+    levels: Mapped[str] = mapped_column(String(64), default="")  # comma-separated LEVELS
+    agency: Mapped[str] = mapped_column(String(255), default="")
+    status: Mapped[str] = mapped_column(String(16), default="active")  # active | abolished
+    processing_time: Mapped[str | None] = mapped_column(Text)
+    fee: Mapped[str | None] = mapped_column(Text)
+    legal_basis: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    field: Mapped[Field | None] = relationship()
+    versions: Mapped[list[ProcedureVersion]] = relationship(back_populates="procedure", order_by="ProcedureVersion.version")
+
+    @property
+    def level_list(self) -> list[str]:
+        return [lv for lv in self.levels.split(",") if lv]
+
+
+class ProcedureVersion(Base):
+    """Version history: a snapshot of a procedure each time its content changes."""
+
+    __tablename__ = "procedure_versions"
+    __table_args__ = (UniqueConstraint("procedure_id", "version"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    procedure_id: Mapped[int] = mapped_column(ForeignKey("procedures.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    snapshot: Mapped[dict] = mapped_column(JSON)
+    reason: Mapped[str] = mapped_column(String(255))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    procedure: Mapped[Procedure] = relationship(back_populates="versions")
+
+
+class RawSnapshot(Base):
+    """A page or API answer as fetched, kept so parsing can be replayed offline."""
+
+    __tablename__ = "raw_snapshots"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    content_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    url: Mapped[str] = mapped_column(Text)
+    request: Mapped[str | None] = mapped_column(Text)
+    content_type: Mapped[str | None] = mapped_column(String(128))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    fetched_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Decision(Base):
+    """A ministry decision announcing procedures (Quyết định công bố TTHC)."""
+
+    __tablename__ = "decisions"
+    __table_args__ = (UniqueConstraint("so_hieu_key", "agency_name", name="uq_decision_natural"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    so_hieu: Mapped[str] = mapped_column(String(64))  # as published, NFC
+    so_hieu_key: Mapped[str] = mapped_column(String(64))  # text.normalise_so_hieu
+    trich_yeu: Mapped[str] = mapped_column(Text)
+    agency_name: Mapped[str] = mapped_column(String(255))
+    agency_portal_id: Mapped[str | None] = mapped_column(String(32))
+    signed_date: Mapped[date | None] = mapped_column(Date)
+    published_date: Mapped[date | None] = mapped_column(Date)
+    effective_date: Mapped[date | None] = mapped_column(Date)
+    field_keys: Mapped[str] = mapped_column(Text, default="")  # comma-separated field names/keys
+    snapshot_id: Mapped[int | None] = mapped_column(ForeignKey("raw_snapshots.id"))
+    ingested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    sources: Mapped[list[DecisionSource]] = relationship(back_populates="decision")
+    items: Mapped[list[DecisionItem]] = relationship(back_populates="decision", order_by="DecisionItem.id")
+
+
+class DecisionSource(Base):
+    """Where a decision was seen: one row per (source, external id)."""
+
+    __tablename__ = "decision_sources"
+    __table_args__ = (UniqueConstraint("source", "external_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    decision_id: Mapped[int] = mapped_column(ForeignKey("decisions.id"))
+    source: Mapped[str] = mapped_column(String(64))
+    external_id: Mapped[str] = mapped_column(String(255))
+    url: Mapped[str | None] = mapped_column(Text)
+    decision: Mapped[Decision] = relationship(back_populates="sources")
+
+
+class DecisionItem(Base):
+    """One procedure touched by a decision."""
+
+    __tablename__ = "decision_items"
+    __table_args__ = (UniqueConstraint("decision_id", "name_key", name="uq_item_natural"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    decision_id: Mapped[int] = mapped_column(ForeignKey("decisions.id"))
+    change_type: Mapped[str] = mapped_column(String(16))
+    code: Mapped[str | None] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(Text)
+    name_key: Mapped[str] = mapped_column(Text)
+    levels: Mapped[str] = mapped_column(String(64), default="")
+    field_key: Mapped[str | None] = mapped_column(String(64))
+    replaces_code: Mapped[str | None] = mapped_column(String(16))
+    external_id: Mapped[str | None] = mapped_column(String(64))
+    decision: Mapped[Decision] = relationship(back_populates="items")
+
+
+class Flag(Base):
+    """Something the province must announce (công bố), why, and by when."""
+
+    __tablename__ = "flags"
+    __table_args__ = (UniqueConstraint("decision_id", "procedure_key", "action", name="uq_flag_natural"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("decision_items.id"))
+    decision_id: Mapped[int] = mapped_column(ForeignKey("decisions.id"))
+    procedure_key: Mapped[str] = mapped_column(String(255))  # code, or "name:" + name key when no code
+    procedure_code: Mapped[str | None] = mapped_column(String(16))
+    procedure_name: Mapped[str] = mapped_column(Text)
+    levels: Mapped[str] = mapped_column(String(64), default="")
+    action: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(Text)
+    deadline: Mapped[date] = mapped_column(Date)
+    deadline_rule: Mapped[str] = mapped_column(String(64))
+    is_late: Mapped[bool] = mapped_column(default=False)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    created_for: Mapped[date] = mapped_column(Date)  # the run's date (data interval end)
+    announcement_id: Mapped[int | None] = mapped_column(ForeignKey("announcements.id"))
+    decision: Mapped[Decision] = relationship()
+    item: Mapped[DecisionItem] = relationship()
+
+
+class Announcement(Base):
+    """A provincial decision announcing the list (Quyết định công bố danh mục TTHC của Chủ tịch UBND)."""
+
+    __tablename__ = "announcements"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch_key: Mapped[str] = mapped_column(String(64), unique=True)
+    so_hieu: Mapped[str | None] = mapped_column(String(64))
+    signed_date: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default="draft")  # draft | approved | rejected
+
+
+class Posting(Base):
+    """Ledger of what was published where: one row per (channel, object, version)."""
+
+    __tablename__ = "postings"
+    __table_args__ = (UniqueConstraint("channel", "object_key", "version", name="uq_posting_natural"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    object_key: Mapped[str] = mapped_column(String(255))
+    version: Mapped[int] = mapped_column(Integer)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    external_id: Mapped[str | None] = mapped_column(String(255))
+    url: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="posted")
+    posted_for: Mapped[date] = mapped_column(Date)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class MailLog(Base):
+    """Ledger of emails: one row per (kind, period); a row means it was sent (or is being sent)."""
+
+    __tablename__ = "mail_log"
+    __table_args__ = (UniqueConstraint("kind", "period_key", name="uq_mail_natural"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    period_key: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(Text)
+    recipients: Mapped[str] = mapped_column(Text)
+    message_id: Mapped[str | None] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(16), default="sending")  # sending | sent | failed
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Watermark(Base):
+    """Per-source high-water mark of what has been fully ingested."""
+
+    __tablename__ = "watermarks"
+    source: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(255))
+    updated_for: Mapped[date | None] = mapped_column(Date)

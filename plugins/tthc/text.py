@@ -20,7 +20,8 @@ _TONE_VARIANTS = {
     "oè": "òe", "oé": "óe", "oẻ": "ỏe", "oẽ": "õe", "oẹ": "ọe",
     "uỳ": "ùy", "uý": "úy", "uỷ": "ủy", "uỹ": "ũy", "uỵ": "ụy",
 }
-_TONE_RE = re.compile("|".join(sorted(_TONE_VARIANTS, key=len, reverse=True)))
+# Only open syllables differ between the styles ("hoà"/"hòa"); in "hoàn", "toàn" the mark is always on "a".
+_TONE_RE = re.compile("(" + "|".join(_TONE_VARIANTS) + r")(?!\w)")
 _ABBREVIATIONS = {
     "kh&cn": "khoa học và công nghệ",
     "khcn": "khoa học và công nghệ",

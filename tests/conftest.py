@@ -111,7 +111,6 @@ def db_url(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> s
 @pytest.fixture
 def session(db_url: str):
     from sqlalchemy.orm import Session
-
     from tthc.db.session import get_engine
 
     with Session(get_engine(db_url), expire_on_commit=False) as s:

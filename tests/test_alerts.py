@@ -7,7 +7,6 @@ import email.policy
 from types import SimpleNamespace
 
 from sqlalchemy import select
-
 from tthc.alerts import OpsMailNotifier
 from tthc.db.models import MailLog
 

@@ -274,8 +274,8 @@ def test_env_example_leaves_secrets_empty(env_example_keys):
 
 
 def test_dockerfile_base_image_and_install():
-    lines = [l.strip() for l in DOCKERFILE.read_text(encoding="utf-8").splitlines()]
-    from_lines = [l for l in lines if l.upper().startswith("FROM ")]
+    lines = [ln.strip() for ln in DOCKERFILE.read_text(encoding="utf-8").splitlines()]
+    from_lines = [ln for ln in lines if ln.upper().startswith("FROM ")]
     assert from_lines, "Dockerfile has no FROM"
     assert from_lines[0].split()[1].startswith("apache/airflow:3.3.2")
     assert "USER airflow" in lines

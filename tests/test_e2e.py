@@ -15,7 +15,6 @@ import pytest
 import requests
 import yaml
 from sqlalchemy import func, select
-
 from tthc.window import VN_TZ
 
 pytestmark = pytest.mark.e2e

@@ -6,7 +6,6 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
-
 from tthc.compare.flags import compare
 from tthc.db.models import Flag, Procedure
 from tthc.ingest import upsert_decision, upsert_item

@@ -461,8 +461,6 @@ def test_portal_pages_down_to_the_watermark(session, sandbox, dept, monkeypatch:
     assert set(_decisions(session)) == {d["so_hieu"] for d in _portal_expected(dept, WINDOW_1)}
 
 
-@pytest.mark.xfail(reason="BUG: with no watermark, ingest_portal starts from (ingest_start - 1 day, 0), so a decision "
-                          "published the day BEFORE dept.ingest_start is ingested", strict=True)
 def test_portal_starts_at_ingest_start(session, sandbox, dept) -> None:
     oldest = min(_portal_expected(dept, WINDOW_1), key=lambda d: _d(d["published"]))
     start = _d(oldest["published"]) + timedelta(days=1)
@@ -472,8 +470,6 @@ def test_portal_starts_at_ingest_start(session, sandbox, dept) -> None:
     assert oldest["so_hieu"] not in _decisions(session)
 
 
-@pytest.mark.xfail(reason="BUG: with no watermark, ingest_ministry_site starts from ingest_start - 1 day, so a "
-                          "decision signed the day BEFORE dept.ingest_start is ingested", strict=True)
 def test_ministry_site_starts_at_ingest_start(session, sandbox, dept) -> None:
     oldest = min(_ministry_expected(WINDOW_1), key=lambda d: _d(d["signed"]))
     start = _d(oldest["signed"]) + timedelta(days=1)

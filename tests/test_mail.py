@@ -7,7 +7,6 @@ import email.policy
 
 import pytest
 from sqlalchemy import select
-
 from tthc.db.models import MailLog
 from tthc.reports.mail import MailError, OutgoingMail, YagmailMailer, send_once
 from tthc.sandbox.smtp_sink import free_port

@@ -8,7 +8,6 @@ from zoneinfo import ZoneInfo
 import pytest
 import requests
 from sqlalchemy import select
-
 from tthc.compare.flags import compare
 from tthc.db.models import Flag, Posting
 from tthc.ingest import upsert_decision, upsert_item

@@ -8,14 +8,13 @@ the run's window (``window_end`` is exclusive and comes from the run's data inte
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tthc.config import Department
 from tthc.db.models import Decision, DecisionItem, DecisionSource, Field, Procedure, RawSnapshot, Watermark
-from tthc.sources.web import SnapshotRecorder
 from tthc.sources.ministry_site.client import MinistrySiteClient
 from tthc.sources.ministry_site.settings import AGENCY_NAME as MINISTRY_SITE_AGENCY
 from tthc.sources.ministry_site.settings import SOURCE_NAME as MINISTRY_SOURCE
@@ -23,6 +22,7 @@ from tthc.sources.national_portal.client import PortalClient
 from tthc.sources.national_portal.helpers import PortalDecision
 from tthc.sources.national_portal.settings import PAGE_SIZE
 from tthc.sources.national_portal.settings import SOURCE_NAME as PORTAL_SOURCE
+from tthc.sources.web import SnapshotRecorder
 from tthc.text import clean, match_key, normalise_so_hieu
 
 CHANGE_PRIORITY = {"replaced": 3, "abolished": 2, "amended": 1, "new": 0}
@@ -136,7 +136,7 @@ def _watched(dept: Department) -> set[str]:
 
 def _position(value: str | None, dept: Department) -> tuple[date, int]:
     if not value:
-        return (dept.ingest_start - timedelta(days=1), 0)
+        return (dept.ingest_start, 0)  # ids are positive: everything published on ingest_start is newer
     day, _, ident = value.partition("|")
     return (date.fromisoformat(day), int(ident or 0))
 
@@ -214,7 +214,7 @@ def ingest_ministry_site(session: Session, client: MinistrySiteClient, recorder:
     """Read the ministry's listing newest first down to the watermark (signing date); enrich decisions
     with their effective date and the annex (codes, levels, replaced procedures)."""
     result = IngestResult(MINISTRY_SOURCE, watermark_before=get_watermark(session, MINISTRY_SOURCE))
-    mark = date.fromisoformat(result.watermark_before) if result.watermark_before else dept.ingest_start - timedelta(days=1)
+    mark = date.fromisoformat(result.watermark_before) if result.watermark_before else dept.ingest_start
     if match_key(MINISTRY_SITE_AGENCY) not in _watched(dept):
         return result
     newest: date | None = None

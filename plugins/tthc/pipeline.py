@@ -16,8 +16,8 @@ from tthc.window import RunWindow
 
 def ingest_national_portal(window: RunWindow) -> dict[str, Any]:
     from tthc.ingest import ingest_portal
-    from tthc.sources.web import SnapshotRecorder
     from tthc.sources.national_portal.client import HttpPortalClient
+    from tthc.sources.web import SnapshotRecorder
 
     dept = load_department()
     recorder = SnapshotRecorder(fetched_at=window.end)
@@ -29,8 +29,8 @@ def ingest_national_portal(window: RunWindow) -> dict[str, Any]:
 
 def ingest_ministry(window: RunWindow) -> dict[str, Any]:
     from tthc.ingest import ingest_ministry_site
-    from tthc.sources.web import SnapshotRecorder
     from tthc.sources.ministry_site.client import MinistrySiteClient
+    from tthc.sources.web import SnapshotRecorder
 
     dept = load_department()
     recorder = SnapshotRecorder(fetched_at=window.end)

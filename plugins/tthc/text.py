@@ -22,6 +22,7 @@ _TONE_VARIANTS = {
 }
 # Only open syllables differ between the styles ("hoà"/"hòa"); in "hoàn", "toàn" the mark is always on "a".
 _TONE_RE = re.compile("(" + "|".join(_TONE_VARIANTS) + r")(?!\w)")
+_DATE_SUFFIX = re.compile(r"\s+ngày\s+\d{1,2}[/.-]\d{1,2}[/.-]\d{4}.*$", re.IGNORECASE)
 _ABBREVIATIONS = {
     "kh&cn": "khoa học và công nghệ",
     "khcn": "khoa học và công nghệ",
@@ -56,7 +57,7 @@ def normalise_so_hieu(so_hieu: str | None) -> str:
 
     "2193/QĐ-UBND." and "2193 / qđ-ubnd" both give "2193/QĐ-UBND".
     """
-    t = clean(so_hieu).upper().replace(" ", "")
+    t = _DATE_SUFFIX.sub("", clean(so_hieu)).upper().replace(" ", "")
     return t.rstrip(".")
 
 

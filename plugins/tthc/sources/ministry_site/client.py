@@ -6,9 +6,9 @@ from collections.abc import Iterator
 
 import requests
 
-from tthc.sources.web import DEFAULT_TIMEOUT, SnapshotRecorder, SourceError, make_session
 from tthc.sources.ministry_site import settings
 from tthc.sources.ministry_site.helpers import AnnexItem, ListingRow, parse_annex, parse_listing
+from tthc.sources.web import DEFAULT_TIMEOUT, SnapshotRecorder, SourceError, make_session
 
 
 class MinistrySiteClient:

@@ -9,8 +9,8 @@ from urllib.parse import urljoin
 
 from bs4 import BeautifulSoup, Tag
 
-from tthc.sources.web import LayoutChangedError
 from tthc.sources.ministry_site import settings as s
+from tthc.sources.web import LayoutChangedError
 from tthc.text import clean
 
 SITE = "ministry_site"

@@ -12,7 +12,6 @@ from typing import Any
 
 import requests
 
-from tthc.sources.web import DEFAULT_TIMEOUT, SnapshotRecorder, SourceError, make_session
 from tthc.sources.national_portal import settings
 from tthc.sources.national_portal.helpers import (
     PortalDecision,
@@ -23,6 +22,7 @@ from tthc.sources.national_portal.helpers import (
     parse_fields,
     parse_items,
 )
+from tthc.sources.web import DEFAULT_TIMEOUT, SnapshotRecorder, SourceError, make_session
 
 
 class PortalClient(ABC):

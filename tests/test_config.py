@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import make_url
-
 from tthc.config import Department, catalogue_db_url, get_endpoint, load_department, parse_conn_uri
 
 OTHER_DEPT_YAML = """\
@@ -200,9 +199,6 @@ def test_tthc_db_url_wins_over_connection(monkeypatch: pytest.MonkeyPatch) -> No
     assert catalogue_db_url() == "sqlite:////elsewhere/x.db"
 
 
-@pytest.mark.xfail(reason="BUG: catalogue_db_url re-inserts the percent-decoded password into the URL "
-                          "without quoting it, so a password with '@' or '/' yields a broken SQLAlchemy URL",
-                   strict=True)
 def test_catalogue_db_url_keeps_special_characters_in_password(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AIRFLOW_CONN_TTHC_CATALOGUE", "postgresql://tthc:p%40ss%2Fw@db:5432/tthc")
     url = make_url(catalogue_db_url())

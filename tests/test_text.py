@@ -7,7 +7,6 @@ import unicodedata
 from pathlib import Path
 
 import pytest
-
 from tthc.text import clean, is_nfc, match_key, normalise_so_hieu
 
 NFD = lambda s: unicodedata.normalize("NFD", s)  # noqa: E731

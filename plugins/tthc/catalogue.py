@@ -71,7 +71,8 @@ def seed_fields(session: Session, path: str | Path) -> int:
     return count
 
 
-def _read_rows(path: Path) -> list[dict[str, Any]]:
+def _read_rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
+    """(row number as the user sees it in the file, cells by header) for every non-empty data row."""
     suffix = path.suffix.lower()
     if suffix == ".csv":
         try:
@@ -80,7 +81,7 @@ def _read_rows(path: Path) -> list[dict[str, Any]]:
             raise CatalogueFileError([f"{path.name}: not UTF-8 text ({exc}); save the file as CSV UTF-8"]) from exc
         reader = csv.DictReader(text.splitlines())
         header = [clean(h) for h in reader.fieldnames or []]
-        rows = [{clean(k): v for k, v in r.items() if k is not None} for r in reader]
+        rows = [(reader.line_num, {clean(k): v for k, v in r.items() if k is not None}) for r in reader]
     elif suffix == ".xlsx":
         from openpyxl import load_workbook
 
@@ -92,7 +93,8 @@ def _read_rows(path: Path) -> list[dict[str, Any]]:
         if not values:
             raise CatalogueFileError([f"{path.name}: empty workbook"])
         header = [clean(h) for h in values[0]]
-        rows = [dict(zip(header, r, strict=False)) for r in values[1:] if any(c not in (None, "") for c in r)]
+        rows = [(number, dict(zip(header, r, strict=False))) for number, r in enumerate(values[1:], start=2)
+                if any(c not in (None, "") for c in r)]
     else:
         raise CatalogueFileError([f"{path.name}: unsupported file type (use .xlsx or .csv)"])
     missing = [c for c in REQUIRED + ["Mã TTHC"] if c not in header]
@@ -108,7 +110,7 @@ def parse_catalogue(session: Session, path: str | Path) -> list[CatalogueRow]:
     errors: list[str] = []
     parsed: list[CatalogueRow] = []
     seen: dict[str, int] = {}
-    for number, raw in enumerate(_read_rows(path), start=2):  # row 1 is the header
+    for number, raw in _read_rows(path):
         cells = {k: clean(v) for k, v in raw.items()}
         problems = [f"thiếu '{c}'" for c in REQUIRED if not cells.get(c)]
         code = cells.get("Mã TTHC") or None
@@ -157,11 +159,13 @@ def import_catalogue(session: Session, path: str | Path) -> ImportResult:
     field_ids = {f.key: f.id for f in session.scalars(select(Field))}
     result = ImportResult()
     for row in rows:
-        proc = None
-        if row.code:
+        by_name = select(Procedure).where(Procedure.name_key == match_key(row.name))
+        if row.code:  # by code; a procedure known only by name may be getting its code now
             proc = session.scalar(select(Procedure).where(Procedure.code == row.code))
-        if proc is None:
-            proc = session.scalars(select(Procedure).where(Procedure.name_key == match_key(row.name))).first()
+            if proc is None:
+                proc = session.scalars(by_name.where(Procedure.code.is_(None))).first()
+        else:
+            proc = session.scalars(by_name).first()
         values = {"code": row.code, "name": row.name, "name_key": match_key(row.name),
                   "field_id": field_ids[row.field_key], "levels": ",".join(row.levels), "agency": row.agency,
                   "status": row.status}

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 import yaml
 
@@ -197,6 +197,6 @@ def catalogue_db_url() -> str:
             if parts.scheme in ("postgres", "postgresql"):
                 auth = ep.login or "postgres"
                 if ep.password:
-                    auth += f":{ep.password}"
+                    auth += ":" + quote(ep.password, safe="")
                 return f"postgresql+psycopg2://{auth}@{parts.netloc.split('@')[-1]}{parts.path}"
     return f"sqlite:///{var_dir() / 'tthc.db'}"

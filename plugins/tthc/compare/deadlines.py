@@ -31,8 +31,10 @@ class WorkCalendar:
         off: set[date] = set()
         work: set[date] = set()
         for year, entry in data.items():
-            for key, target in (("off", off), ("work", work)):
-                for value in entry.get(key) or []:
+            # YAML 1.1 reads a bare `off:` key as the boolean False: accept both spellings
+            for keys, target in ((("off", False), off), (("work",), work)):
+                values = next((entry[k] for k in keys if k in entry), None) or []
+                for value in values:
                     day = date.fromisoformat(str(value))
                     if day.year != int(year):
                         raise ValueError(f"workday overrides: {day} listed under year {year}")

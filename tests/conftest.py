@@ -18,7 +18,8 @@ import pytest
 import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parents[1]
-REFERENCE = ROOT.parent / "shared" / "reference"
+# Real captured pages and API answers, read in place (never copied into the project).
+REFERENCE = Path(os.environ.get("TTHC_REFERENCE_DIR") or ROOT.parent / "shared" / "reference")
 SANDBOX_DATA = ROOT / "plugins" / "tthc" / "sandbox" / "data"
 
 # Airflow reads its configuration at import: give the test session its own home and metadata DB
@@ -155,5 +156,6 @@ def smtp_sink(tmp_path: Path) -> Iterator:
 @pytest.fixture
 def reference() -> Path:
     if not REFERENCE.exists():
-        pytest.fail(f"reference material not found at {REFERENCE} (expected ../shared/reference)")
+        pytest.fail(f"reference material not found at {REFERENCE} (expected ../shared/reference beside the "
+                    "checkout, or set TTHC_REFERENCE_DIR)")
     return REFERENCE

@@ -11,7 +11,10 @@ from tabulate import tabulate
 
 from tthc.db.models import Decision, DecisionItem, Flag, MailLog, Posting
 from tthc.db.session import session_scope
-from tthc.reports.render import ACTION_NAMES, levels_vn, vn_date
+from tthc.reports.render import ACTION_NAMES, STATUS_NAMES, levels_vn, vn_date
+
+
+MAIL_STATUS = {"sent": "Đã gửi", "sending": "Đang gửi", "failed": "Lỗi gửi"}
 
 
 def collect(as_of: date, outbox: Path) -> dict:
@@ -27,9 +30,10 @@ def collect(as_of: date, outbox: Path) -> dict:
             "items": items,
             "flags": [(f.procedure_code or "—", f.procedure_name[:60], levels_vn(f.levels),
                        ACTION_NAMES.get(f.action, f.action), vn_date(f.deadline),
-                       "quá hạn" if f.status == "open" and f.deadline < as_of else f.status) for f in flags],
+                       "Quá hạn" if f.status == "open" and f.deadline < as_of else STATUS_NAMES.get(f.status, f.status))
+                      for f in flags],
             "postings": dict(postings),
-            "mails": [(m.kind, m.period_key, m.status, m.subject) for m in mails],
+            "mails": [(m.kind, m.period_key, MAIL_STATUS.get(m.status, m.status), m.subject) for m in mails],
             "outbox": sorted(str(p) for p in outbox.glob("*.eml")) if outbox.exists() else [],
         }
 
@@ -43,7 +47,7 @@ def print_summary(as_of: date, outbox: Path) -> dict:
     print(tabulate(data["flags"], headers=["Mã", "Tên thủ tục", "Cấp", "Nội dung", "Hạn công bố", "Trạng thái"]))
     print("\nPostings per channel:")
     print(tabulate(sorted(data["postings"].items()) or [("—", 0)], headers=["Kênh", "Bài đăng"]))
-    print(f"\nEmails: {len([m for m in data['mails'] if m[2] == 'sent'])} sent")
+    print(f"\nEmails: {len([m for m in data['mails'] if m[2] == MAIL_STATUS['sent']])} sent")
     print(tabulate(data["mails"], headers=["Loại", "Kỳ", "Trạng thái", "Tiêu đề"]))
     print("\nSaved messages (SMTP sink):")
     for path in data["outbox"]:

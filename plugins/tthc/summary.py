@@ -13,7 +13,6 @@ from tthc.db.models import Decision, DecisionItem, Flag, MailLog, Posting
 from tthc.db.session import session_scope
 from tthc.reports.render import ACTION_NAMES, STATUS_NAMES, levels_vn, vn_date
 
-
 MAIL_STATUS = {"sent": "Đã gửi", "sending": "Đang gửi", "failed": "Lỗi gửi"}
 
 

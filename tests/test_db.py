@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 import sqlalchemy as sa
 from alembic import command
 from sqlalchemy.exc import IntegrityError
-
 from tthc.db.models import Base, Decision, Flag, MailLog, Posting, Procedure
 from tthc.db.session import alembic_config, migrate, session_scope
 
-RUN = datetime(2026, 11, 26, tzinfo=timezone.utc)
+RUN = datetime(2026, 11, 26, tzinfo=UTC)
 
 
 def test_migrations_create_every_model_table(db_url):

@@ -1,22 +1,29 @@
 """
 ### tthc_ingest — pull newly published ministry decisions (nightly, 01:00 Vietnam time)
 
-Reads the national TTHC portal's decision API (`rest.jsp`) and the ministry website's listing,
-newest first down to each source's watermark, bounded by the run's data interval. Stores decisions,
-their procedures and the raw answers (snapshots), then updates the `tthc://catalogue/decisions`
-Asset, which starts `tthc_compare`.
+Reads the national TTHC portal's decision API (`rest.jsp`) and every enabled HTML listing site
+(`plugins/tthc/sources/html_listing/sites/*.yaml`, one task each), newest first down to each source's
+watermark, bounded by the run's data interval. Stores decisions, their procedures, their attachments
+(text extracted, searchable) and every raw answer (snapshots, for replay), then updates the
+`tthc://catalogue/decisions` Asset, which starts `tthc_compare`.
 
-* Connections: `tthc_portal`, `tthc_ministry_site`, `tthc_catalogue` (or `TTHC_DB_URL`).
-* Pools: `national_portal`, `ministry_site` (one slot each: be polite to government servers).
+* Connections: `tthc_portal`, each site's `conn_id` (e.g. `tthc_ministry_site`), `tthc_catalogue`.
+* Pools: `national_portal` and each site's `pool` (one slot: be polite to government servers).
+* Sources run one after the other (they upsert the same decisions); one failing does not stop the
+  next. A source failing N nights in a row sends one ops alert.
 * Re-run: safe; upserts by natural keys, the watermark only moves after everything is stored.
-* Params `window_start` / `window_end` (ISO datetimes) override the window for a manual re-read.
+* Params `window_start` / `window_end` (ISO datetimes) override the window for a manual re-read;
+  `full_refresh: true` ignores the watermarks and re-reads everything published in that window
+  (upserts: nothing is duplicated; the watermark never moves backwards).
 """
 
 from __future__ import annotations
 
 from airflow.sdk import CronDataIntervalTimetable, dag, task
+from tthc.alerts import SourceFailureNotifier
 from tthc.assets import DECISIONS
-from tthc.dag_defaults import DEFAULT_ARGS, START, TAGS, TZ, WINDOW_PARAMS
+from tthc.dag_defaults import DEFAULT_ARGS, INGEST_PARAMS, START, TAGS, TZ, WINDOW_PARAMS
+from tthc.sources.html_listing.index import site_entries
 
 
 @dag(
@@ -28,32 +35,42 @@ from tthc.dag_defaults import DEFAULT_ARGS, START, TAGS, TZ, WINDOW_PARAMS
     tags=TAGS,
     doc_md=__doc__,
     default_args=DEFAULT_ARGS,
-    params=WINDOW_PARAMS,
+    params={**WINDOW_PARAMS, **INGEST_PARAMS},
 )
 def tthc_ingest():
-    @task(pool="national_portal")
+    @task(pool="national_portal", on_failure_callback=[SourceFailureNotifier("national_portal")])
     def ingest_national_portal(**context):
         from tthc import pipeline
         from tthc.window import window_from_context
 
-        return pipeline.ingest_national_portal(window_from_context(context))
+        return pipeline.ingest_national_portal(window_from_context(context), context["params"]["full_refresh"])
 
-    @task(pool="ministry_site")
-    def ingest_ministry_site(**context):
-        from tthc import pipeline
-        from tthc.window import window_from_context
+    previous = ingest_national_portal()
+    results = [previous]
+    for site in (s for s in site_entries() if s.enabled):
 
-        return pipeline.ingest_ministry(window_from_context(context))
+        @task(task_id=f"ingest_site_{site.name}", pool=site.pool, trigger_rule="all_done",
+              on_failure_callback=[SourceFailureNotifier(site.name)])
+        def ingest_site(site_name: str = site.name, **context):
+            from tthc import pipeline
+            from tthc.window import window_from_context
+
+            return pipeline.ingest_site(site_name, window_from_context(context), context["params"]["full_refresh"])
+
+        current = ingest_site()
+        previous >> current
+        previous = current
+        results.append(current)
 
     @task(outlets=[DECISIONS])
-    def announce_decisions(portal, ministry, *, outlet_events=None, **context):
+    def announce_decisions(results, *, outlet_events=None, **context):
         from tthc.window import window_from_context
 
         window = window_from_context(context)
         outlet_events[DECISIONS].extra = window.to_dict()
-        return {"new_decisions": portal["decisions_new"] + ministry["decisions_new"], **window.to_dict()}
+        return {"new_decisions": sum(r["decisions_new"] for r in results), **window.to_dict()}
 
-    announce_decisions(ingest_national_portal(), ingest_ministry_site())
+    announce_decisions(results)
 
 
 tthc_ingest()

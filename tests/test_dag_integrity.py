@@ -63,7 +63,8 @@ def test_asset_chain(dagbag):
 def test_ingest_pools(dagbag):
     pools = {t.task_id: t.pool for t in dagbag.dags["tthc_ingest"].tasks}
     assert pools["ingest_national_portal"] == "national_portal"
-    assert pools["ingest_ministry_site"] == "ministry_site"
+    assert pools["ingest_site_bo_khcn_sandbox"] == "ministry_site"  # from the site's YAML
+    assert "ingest_site_vanban_chinhphu" not in pools  # shipped with enabled: false
 
 
 @pytest.mark.parametrize("dag_file", DAG_FILES, ids=lambda p: p.name)

@@ -13,9 +13,10 @@ import pytest
 import yaml
 from sqlalchemy import func, select
 from tthc.db.models import Decision, DecisionItem, DecisionSource, RawSnapshot
-from tthc.ingest import get_watermark, ingest_ministry_site, ingest_portal
-from tthc.sources.ministry_site.client import MinistrySiteClient
-from tthc.sources.ministry_site.settings import SOURCE_NAME as MINISTRY_SOURCE
+from tthc.ingest import get_watermark, ingest_html_site, ingest_portal
+from tthc.sources.cache import source_session
+from tthc.sources.html_listing import load_all
+from tthc.sources.html_listing.client import HtmlListingClient
 from tthc.sources.national_portal import settings as portal_settings
 from tthc.sources.national_portal.client import HttpPortalClient
 from tthc.sources.national_portal.settings import SOURCE_NAME as PORTAL_SOURCE
@@ -23,6 +24,7 @@ from tthc.sources.web import SnapshotRecorder, SourceError, make_session
 from tthc.text import match_key
 
 DATA = Path(__file__).resolve().parents[1] / "plugins" / "tthc" / "sandbox" / "data"
+MINISTRY_SOURCE = "bo_khcn_sandbox"  # sources/html_listing/sites/bo_khcn_sandbox.yaml
 RUN_TIME = datetime(2026, 11, 26, 1, 0, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
 WINDOW_1 = date(2026, 11, 26)
 WINDOW_2 = date(2026, 12, 1)
@@ -78,7 +80,7 @@ def _portal_items(decision: dict) -> set[tuple[str, str]]:
 
 def _run_portal(session, sandbox, dept, window_end: date, *, commit: bool = True, client=None, recorder=None):
     recorder = recorder or SnapshotRecorder(fetched_at=RUN_TIME)
-    client = client or HttpPortalClient(sandbox.url, session=make_session(retries=0), recorder=recorder)
+    client = client or HttpPortalClient(sandbox.url, session=source_session(session, retries=0), recorder=recorder)
     result = ingest_portal(session, client, recorder, dept, window_end=window_end, run_time=RUN_TIME)
     if commit:
         session.commit()
@@ -87,8 +89,9 @@ def _run_portal(session, sandbox, dept, window_end: date, *, commit: bool = True
 
 def _run_ministry(session, sandbox, dept, window_end: date):
     recorder = SnapshotRecorder(fetched_at=RUN_TIME)
-    client = MinistrySiteClient(sandbox.url, session=make_session(retries=0), recorder=recorder)
-    result = ingest_ministry_site(session, client, recorder, dept, window_end=window_end, run_time=RUN_TIME)
+    client = HtmlListingClient(load_all()[MINISTRY_SOURCE], base_url=sandbox.url,
+                               session=source_session(session, retries=0), recorder=recorder)
+    result = ingest_html_site(session, client, recorder, dept, window_end=window_end, run_time=RUN_TIME)
     session.commit()
     return result, recorder
 

@@ -502,9 +502,15 @@ def test_health_stats_and_reset(sandbox):
         "GET /bo-khcn/van-ban": 1,
         f"POST {CMS}": 1,
     }
+    assert requests.get(sandbox.url + "/_sandbox/stats", timeout=10).json()["status"] == {
+        f"POST /jsp/rest.jsp:{SEARCH} 200": 2,
+        f"POST /jsp/rest.jsp:{NEW} 200": 1,
+        "GET /bo-khcn/van-ban 200": 1,
+        f"POST {CMS} 201": 1,
+    }
     reset = requests.post(sandbox.url + "/_sandbox/reset", timeout=10)
     assert reset.status_code == 200
-    assert requests.get(sandbox.url + "/_sandbox/stats", timeout=10).json() == {"requests": {}}
+    assert requests.get(sandbox.url + "/_sandbox/stats", timeout=10).json() == {"requests": {}, "status": {}}
     listing = requests.get(sandbox.url + CMS, headers=auth("sandbox-cms-token"), timeout=10)
     assert listing.json() == [] and listing.headers["X-WP-Total"] == "0"
 

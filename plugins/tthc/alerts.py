@@ -49,3 +49,52 @@ class OpsMailNotifier(BaseNotifier):
         )
         with session_scope() as session:
             send_once(session, YagmailMailer.from_endpoint(get_endpoint("tthc_smtp")), mail)
+
+
+class SourceFailureNotifier(BaseNotifier):
+    """Failure callback of an ingest task: counts the failed night for the source and, when the source
+    has failed ``alerts.source_failures`` runs in a row, sends ONE ops email (not one per night)."""
+
+    template_fields = ()
+
+    def __init__(self, source: str) -> None:
+        super().__init__()
+        self.source = source
+
+    def notify(self, context) -> None:  # type: ignore[override]
+        try:
+            self._record(context)
+        except Exception:  # noqa: BLE001 - an alert must never mask the original failure
+            log.exception("could not record the source failure of %s", self.source)
+
+    def _record(self, context) -> None:
+        from tthc.config import get_endpoint, load_department
+        from tthc.db.session import session_scope
+        from tthc.health import alert_key, record_failure
+        from tthc.reports.mail import OutgoingMail, YagmailMailer, send_once
+        from tthc.reports.render import vn_date
+        from tthc.window import window_from_context
+
+        dept = load_department()
+        as_of = window_from_context(context).as_of
+        exc = context.get("exception")
+        error = f"{type(exc).__name__}: {exc}" if exc else "không rõ"
+        with session_scope() as session:
+            row = record_failure(session, self.source, as_of, error)
+            count, key, since = row.consecutive_failures, alert_key(row), row.first_failure_for
+        if count != dept.source_failure_threshold or not dept.ops_recipients:
+            return
+        text = (
+            f"Nguồn dữ liệu «{self.source}» đã lỗi {count} lượt chạy liên tiếp (từ ngày {vn_date(since)}).\n"
+            f"Lỗi gần nhất: {error}\n\n"
+            "Trạng thái đã lưu trước đó được giữ nguyên; khi nguồn hoạt động trở lại, lượt chạy kế tiếp sẽ "
+            "tự lấy bù phần còn thiếu. Cảnh báo này chỉ gửi một lần cho mỗi đợt lỗi.\n"
+            "Nếu lỗi là LayoutChangedError: trang nguồn đã đổi bố cục, cần cập nhật cấu hình bộ chọn (selector)."
+        )
+        mail = OutgoingMail(
+            kind="source_down", period_key=key, sender=dept.sender, recipients=tuple(dept.ops_recipients),
+            subject=f"[KSTTHC][Cảnh báo vận hành] Nguồn {self.source} lỗi {count} lượt liên tiếp",
+            html="<pre>" + text.replace("&", "&amp;").replace("<", "&lt;") + "</pre>", text=text,
+        )
+        with session_scope() as session:
+            send_once(session, YagmailMailer.from_endpoint(get_endpoint("tthc_smtp")), mail)

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
 
@@ -34,42 +35,64 @@ def bench_dag_parse() -> None:
         emit(bench="dag_parse", file=path.name, seconds_min=round(min(runs), 4), seconds_max=round(max(runs), 4))
 
 
-def bench_ingest() -> None:
+def _ingest_runs(synthetic: int, labels: tuple[str, ...]) -> None:
+    """Ingest the sandbox timeline (plus ``synthetic`` generated decisions) once per label, from an
+    empty catalogue; every run after the first must find nothing new."""
     from tthc.catalogue import import_catalogue, seed_fields
     from tthc.config import load_department
     from tthc.db.session import migrate, session_scope
-    from tthc.ingest import ingest_ministry_site, ingest_portal
+    from tthc.ingest import ingest_html_site, ingest_portal
     from tthc.sandbox.server import Sandbox
-    from tthc.sources.ministry_site.client import MinistrySiteClient
+    from tthc.sources.cache import source_session
+    from tthc.sources.html_listing import load_all
+    from tthc.sources.html_listing.client import HtmlListingClient
     from tthc.sources.national_portal.client import HttpPortalClient
     from tthc.sources.web import SnapshotRecorder
 
     data = PACKAGE_DIR / "sandbox" / "data"
-    dept = load_department()
+    dept = replace(load_department(), ingest_start=date(2026, 1, 1))
     run_time = datetime(2026, 11, 26, 1, tzinfo=VN_TZ)
+    site = load_all()["bo_khcn_sandbox"]
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{Path(tmp) / 'bench.db'}"
         migrate(url)
         with session_scope(url) as s:
             seed_fields(s, data / "fields.yaml")
             import_catalogue(s, data / "province_catalogue.csv")
-        with Sandbox(data_dir=data, state_dir=Path(tmp) / "sb") as sb:
-            for label in ("ingest_first_run", "ingest_nightly_nothing_new"):
+        with Sandbox(data_dir=data, state_dir=Path(tmp) / "sb", synthetic=synthetic) as sb:
+            for label in labels:
                 per_source = {}
                 t = time.perf_counter()
-                for name, make, fn in (
-                    ("national_portal", HttpPortalClient, ingest_portal),
-                    ("ministry_site", MinistrySiteClient, ingest_ministry_site),
-                ):
+                before = sum(sb.stats().values())
+                for name in ("national_portal", site.name):
                     rec = SnapshotRecorder(fetched_at=run_time)
-                    client = make(sb.url, recorder=rec)
                     with session_scope(url) as s:
-                        result = fn(s, client, rec, dept, window_end=date(2026, 11, 26), run_time=run_time)
-                    per_source[name] = {"requests": result.requests, "new_decisions": result.decisions_new}
-                emit(bench=label, seconds=round(time.perf_counter() - t, 3), sources=per_source)
+                        http = source_session(s)
+                        if name == "national_portal":
+                            client = HttpPortalClient(sb.url, session=http, recorder=rec)
+                            result = ingest_portal(s, client, rec, dept, window_end=date(2026, 11, 26),
+                                                   run_time=run_time)
+                        else:
+                            client = HtmlListingClient(site, base_url=sb.url, session=http, recorder=rec)
+                            result = ingest_html_site(s, client, rec, dept, window_end=date(2026, 11, 26),
+                                                      run_time=run_time)
+                    per_source[name] = {"requests": result.requests, "new_decisions": result.decisions_new,
+                                        "items": result.items}
+                emit(bench=label, synthetic_decisions=synthetic, seconds=round(time.perf_counter() - t, 3),
+                     http_requests_total=sum(sb.stats().values()) - before, sources=per_source)
+
+
+def bench_ingest() -> None:
+    _ingest_runs(0, ("ingest_first_run", "ingest_nightly_nothing_new"))
+    # 500 extra decisions: the floor is list pages + 5 calls per watched decision on the portal
+    # (page, fields, 3 item groups) and listing pages + 1 detail page per decision on the site
+    _ingest_runs(500, ("ingest_backfill", "ingest_backfill_second_run"))
 
 
 def main() -> None:
+    import os
+
+    os.environ.setdefault("TTHC_MIN_REQUEST_INTERVAL", "0")  # the sandbox is local
     bench_dag_parse()
     bench_ingest()
 

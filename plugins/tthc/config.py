@@ -55,6 +55,7 @@ class Department:
     recipients: list[str]
     ops_recipients: list[str] = field(default_factory=list)
     note: str = ""
+    source_failure_threshold: int = 3  # alerts.source_failures: failed runs in a row before one ops alert
 
     @classmethod
     def from_mapping(cls, data: dict[str, Any]) -> Department:
@@ -71,6 +72,7 @@ class Department:
                 recipients=[str(r) for r in mail["recipients"]],
                 ops_recipients=[str(r) for r in mail.get("ops_recipients") or []],
                 note=str(data.get("note") or ""),
+                source_failure_threshold=int((data.get("alerts") or {}).get("source_failures", 3)),
             )
         except KeyError as exc:  # pragma: no cover - message tested via load_department
             raise ValueError(f"department settings: missing key {exc}") from exc

@@ -23,6 +23,11 @@ DEFAULT_ARGS = {
     "on_failure_callback": [OpsMailNotifier()],
 }
 
+INGEST_PARAMS = {
+    "full_refresh": Param(False, type="boolean",
+                          description="Ignore the watermarks and re-read everything in the window"),
+}
+
 WINDOW_PARAMS = {
     "window_start": Param(None, type=["null", "string"], description="ISO datetime; overrides the run's window"),
     "window_end": Param(None, type=["null", "string"], description="ISO datetime; overrides the run's window"),

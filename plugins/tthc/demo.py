@@ -53,6 +53,7 @@ def airflow_env(var: Path, http_port: int, smtp_port: int, db_url: str | None = 
         "TTHC_DB_URL": db_url or f"sqlite:///{var / 'tthc.db'}",
         "TTHC_VAR_DIR": str(var),
         "TTHC_RETRY_DELAY_SECONDS": "2",
+        "TTHC_MIN_REQUEST_INTERVAL": "0",  # the sandbox is on this machine
         "AIRFLOW_CONN_TTHC_PORTAL": base,
         "AIRFLOW_CONN_TTHC_MINISTRY_SITE": base,
         "AIRFLOW_CONN_TTHC_CMS": f"http://:{CMS_TOKEN}@127.0.0.1:{http_port}",

@@ -7,6 +7,7 @@ the run's window (``window_end`` is exclusive and comes from the run's data inte
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -15,15 +16,16 @@ from sqlalchemy.orm import Session
 
 from tthc.config import Department
 from tthc.db.models import Decision, DecisionItem, DecisionSource, Field, Procedure, RawSnapshot, Watermark
-from tthc.sources.ministry_site.client import MinistrySiteClient
-from tthc.sources.ministry_site.settings import AGENCY_NAME as MINISTRY_SITE_AGENCY
-from tthc.sources.ministry_site.settings import SOURCE_NAME as MINISTRY_SOURCE
+from tthc.sources.html_listing.client import HtmlListingClient
 from tthc.sources.national_portal.client import PortalClient
 from tthc.sources.national_portal.helpers import PortalDecision
 from tthc.sources.national_portal.settings import PAGE_SIZE
 from tthc.sources.national_portal.settings import SOURCE_NAME as PORTAL_SOURCE
 from tthc.sources.web import SnapshotRecorder
 from tthc.text import clean, match_key, normalise_so_hieu
+
+# (decision, attachment URLs) -> number of attachments stored; see tthc.attachments.fetch_attachments
+AttachmentFetcher = Callable[[Decision, list[str]], int]
 
 CHANGE_PRIORITY = {"replaced": 3, "abolished": 2, "amended": 1, "new": 0}
 
@@ -36,6 +38,7 @@ class IngestResult:
     items: int = 0
     requests: int = 0
     skipped_agency: int = 0
+    attachments: int = 0
     watermark_before: str | None = None
     watermark_after: str | None = None
     so_hieu: list[str] = field(default_factory=list)
@@ -57,11 +60,11 @@ def set_watermark(session: Session, source: str, value: str, run_date: date) -> 
 
 
 def store_snapshots(session: Session, recorder: SnapshotRecorder) -> dict[str, int]:
-    """Insert the raw answers not stored yet; returns content hash → snapshot id."""
-    ids: dict[str, int] = {}
-    for snap in recorder.snapshots:
+    """Insert the raw answers recorded since the last call; returns content hash → snapshot id for every
+    answer of the run (linear: each snapshot is looked up once)."""
+    for snap in recorder.snapshots[recorder.stored_upto:]:
         h = snap.content_hash
-        if h in ids:
+        if h in recorder.stored_ids:
             continue
         existing = session.scalar(select(RawSnapshot.id).where(RawSnapshot.content_hash == h))
         if existing is None:
@@ -70,29 +73,45 @@ def store_snapshots(session: Session, recorder: SnapshotRecorder) -> dict[str, i
             session.add(row)
             session.flush()
             existing = row.id
-        ids[h] = existing
-    return ids
+        recorder.stored_ids[h] = existing
+    recorder.stored_upto = len(recorder.snapshots)
+    return recorder.stored_ids
 
 
 def upsert_decision(session: Session, *, so_hieu: str, agency_name: str, run_time: datetime,
                     **values: object) -> tuple[Decision, bool]:
-    """Find the decision by its natural key (normalised số hiệu + agency) or create it.
+    """Find the decision by its natural key or create it.
 
-    Given values fill empty columns; dates from a better source overwrite (``None`` never erases).
+    The same decision seen from two sources is one row: normalised số hiệu + agency + date (the year
+    of signing; a candidate with the same số hiệu dated within 90 days also matches, as the sources
+    date a decision differently: signed on the ministry site, published on the portal). Given values
+    fill or update columns; ``None`` never erases.
     """
     key = normalise_so_hieu(so_hieu)
     agency_name = clean(agency_name)
-    decision = session.scalar(
+    day = values.get("signed_date") or values.get("published_date") or run_time.date()
+    assert isinstance(day, date)
+    candidates = list(session.scalars(
         select(Decision).where(Decision.so_hieu_key == key, Decision.agency_name == agency_name)
-    )
+    ))
+
+    def distance(d: Decision) -> int:
+        known = [x for x in (d.signed_date, d.published_date) if x is not None]
+        return min((abs((x - day).days) for x in known), default=10**6)
+
+    decision = next((d for d in candidates if d.year == day.year), None)
+    if decision is None:
+        decision = next((d for d in sorted(candidates, key=distance) if distance(d) <= 90), None)
     created = decision is None
     if decision is None:
         decision = Decision(so_hieu=key, so_hieu_key=key, agency_name=agency_name, trich_yeu="",
-                            field_keys="", ingested_at=run_time)
+                            field_keys="", ingested_at=run_time, year=day.year)
         session.add(decision)
     for name, value in values.items():
         if value is not None and value != "":
             setattr(decision, name, value)
+    if decision.signed_date is not None:
+        decision.year = decision.signed_date.year
     session.flush()
     return decision, created
 
@@ -142,10 +161,15 @@ def _position(value: str | None, dept: Department) -> tuple[date, int]:
 
 
 def ingest_portal(session: Session, client: PortalClient, recorder: SnapshotRecorder, dept: Department, *,
-                  window_end: date, run_time: datetime) -> IngestResult:
-    """Page the decision list newest first down to the watermark; store what is new and watched."""
+                  window_end: date, run_time: datetime, refresh_from: date | None = None,
+                  attachments: AttachmentFetcher | None = None) -> IngestResult:
+    """Page the decision list newest first down to the watermark; store what is new and watched.
+
+    ``refresh_from`` (full refresh) ignores the watermark and re-reads everything published from that
+    date up to the window's end; stored rows are upserted, the watermark never moves backwards.
+    """
     result = IngestResult(PORTAL_SOURCE, watermark_before=get_watermark(session, PORTAL_SOURCE))
-    mark = _position(result.watermark_before, dept)
+    mark = _position(result.watermark_before, dept) if refresh_from is None else (refresh_from, 0)
     fresh: dict[str, PortalDecision] = {}  # by id: a list shifting while we page yields no duplicate
     page = 1
     while True:
@@ -194,73 +218,90 @@ def ingest_portal(session: Session, client: PortalClient, recorder: SnapshotReco
             result.items += 1
         snapshot_ids = store_snapshots(session, recorder)
         decision.snapshot_id = snapshot_ids[recorder.snapshots[first_snapshot].content_hash]
+        if attachments is not None and detail.attachments:
+            result.attachments += attachments(decision, list(detail.attachments))
 
     store_snapshots(session, recorder)
-    listed = [r for r in fresh.values()]
-    if listed:
-        newest = max(listed, key=lambda r: r.position)
-        result.watermark_after = f"{newest.published.isoformat()}|{newest.id}"
-        set_watermark(session, PORTAL_SOURCE, result.watermark_after, window_end)
-    else:
-        result.watermark_after = result.watermark_before
+    result.watermark_after = result.watermark_before
+    if fresh:
+        newest = max(fresh.values(), key=lambda r: r.position)
+        if result.watermark_before is None or newest.position > _position(result.watermark_before, dept):
+            result.watermark_after = f"{newest.published.isoformat()}|{newest.id}"
+            set_watermark(session, PORTAL_SOURCE, result.watermark_after, window_end)
     result.requests = getattr(client, "requests_made", 0)
     return result
 
 
-# ---------------------------------------------------------------- ministry website
+# ---------------------------------------------------------------- HTML listing sites (one YAML each)
 
-def ingest_ministry_site(session: Session, client: MinistrySiteClient, recorder: SnapshotRecorder,
-                         dept: Department, *, window_end: date, run_time: datetime) -> IngestResult:
-    """Read the ministry's listing newest first down to the watermark (signing date); enrich decisions
-    with their effective date and the annex (codes, levels, replaced procedures)."""
-    result = IngestResult(MINISTRY_SOURCE, watermark_before=get_watermark(session, MINISTRY_SOURCE))
-    mark = date.fromisoformat(result.watermark_before) if result.watermark_before else dept.ingest_start
-    if match_key(MINISTRY_SITE_AGENCY) not in _watched(dept):
-        return result
+def ingest_html_site(session: Session, client: HtmlListingClient, recorder: SnapshotRecorder, dept: Department,
+                     *, window_end: date, run_time: datetime, refresh_from: date | None = None,
+                     attachments: AttachmentFetcher | None = None) -> IngestResult:
+    """Read a site's listing newest first down to its watermark (the signing date); for each decision
+    that announces procedures (the site's filter) from a watched agency, read its page: dates, the
+    annex (codes, levels, replaced procedures) and attachments. ``refresh_from`` as in
+    :func:`ingest_portal`."""
+    cfg = client.cfg
+    source = cfg.name
+    result = IngestResult(source, watermark_before=get_watermark(session, source))
+    if refresh_from is not None:
+        mark = refresh_from
+    else:
+        mark = date.fromisoformat(result.watermark_before) if result.watermark_before else dept.ingest_start
+    watched = _watched(dept)
     newest: date | None = None
+    field_keys = _field_keys_by_name(session)
     for row in client.listing():
-        if row.signed is None:
-            continue
-        if row.signed >= window_end:
-            continue
+        if row.signed is None or row.signed >= window_end:
+            continue  # undated, or signed after this run's window: a later run takes it
         if row.signed < mark:
             break
-        if row.signed == mark and _already_read(session, row.detail_url):
+        newest = max(newest or row.signed, row.signed)
+        if not row.matches_filter:
+            continue  # not a decision announcing procedures
+        if row.agency and match_key(row.agency) not in watched:
+            result.skipped_agency += 1
+            continue
+        if refresh_from is None and row.signed == mark and _already_read(session, source, row.detail_url):
             continue  # the watermark day itself: re-read only what was not stored yet
         result.decisions_seen += 1
-        newest = max(newest or row.signed, row.signed)
         first_snapshot = len(recorder.snapshots)
-        annex, _attachments = client.annex(row.detail_url)
+        detail = client.detail(row.detail_url) if row.detail_url and cfg.detail is not None else None
+        agency = (detail.agency if detail and detail.agency else None) or row.agency or cfg.agency
+        if not agency or match_key(agency) not in watched:
+            result.skipped_agency += 1
+            continue
         decision, created = upsert_decision(
-            session, so_hieu=row.so_hieu, agency_name=MINISTRY_SITE_AGENCY, run_time=run_time,
-            trich_yeu=row.trich_yeu, signed_date=row.signed, effective_date=row.effective,
+            session, so_hieu=row.so_hieu, agency_name=agency, run_time=run_time, trich_yeu=row.trich_yeu,
+            signed_date=row.signed, effective_date=row.effective or (detail.effective if detail else None),
         )
         if created:
             result.decisions_new += 1
             result.so_hieu.append(decision.so_hieu)
-        add_source(session, decision, MINISTRY_SOURCE, row.detail_url, row.detail_url)
-        field_keys = _field_keys_by_name(session)
-        for item in annex:
+        add_source(session, decision, source, row.detail_url or row.so_hieu, row.detail_url)
+        for item in detail.annex if detail else []:
             upsert_item(session, decision, name=item.name, change_type=item.change_type, code=item.code,
                         levels=item.levels, field_key=field_keys.get(match_key(item.field_name or "")),
                         replaces_code=item.replaces)
             result.items += 1
         snapshot_ids = store_snapshots(session, recorder)
-        if decision.snapshot_id is None:
+        if decision.snapshot_id is None and len(recorder.snapshots) > first_snapshot:
             decision.snapshot_id = snapshot_ids[recorder.snapshots[first_snapshot].content_hash]
+        if attachments is not None:
+            links = [a.url for a in (detail.attachments if detail else row.attachments)]
+            result.attachments += attachments(decision, links)
     store_snapshots(session, recorder)
-    if newest is not None:
+    result.watermark_after = result.watermark_before
+    if newest is not None and (result.watermark_before is None or newest.isoformat() > result.watermark_before):
         result.watermark_after = newest.isoformat()
-        set_watermark(session, MINISTRY_SOURCE, result.watermark_after, window_end)
-    else:
-        result.watermark_after = result.watermark_before
+        set_watermark(session, source, result.watermark_after, window_end)
     result.requests = client.requests_made
     return result
 
 
-def _already_read(session: Session, detail_url: str) -> bool:
-    return session.scalar(
-        select(DecisionSource.id).where(DecisionSource.source == MINISTRY_SOURCE, DecisionSource.external_id == detail_url)
+def _already_read(session: Session, source: str, external_id: str | None) -> bool:
+    return external_id is not None and session.scalar(
+        select(DecisionSource.id).where(DecisionSource.source == source, DecisionSource.external_id == external_id)
     ) is not None
 
 

@@ -21,6 +21,11 @@ class RunWindow:
     def as_of(self) -> date:
         return self.end.astimezone(VN_TZ).date()
 
+    @property
+    def first_day(self) -> date:
+        """The first publication date the window covers (its start, in Vietnam)."""
+        return self.start.astimezone(VN_TZ).date()
+
     def to_dict(self) -> dict[str, str]:
         return {"window_start": self.start.isoformat(), "window_end": self.end.isoformat()}
 

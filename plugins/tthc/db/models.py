@@ -103,17 +103,25 @@ class RawSnapshot(Base):
     fetched_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+def _decision_year(params: dict) -> int:
+    """Year of signing, else of publication, else of ingestion."""
+    day = params.get("signed_date") or params.get("published_date") or params.get("ingested_at")
+    return day.year
+
+
 class Decision(Base):
     """A ministry decision announcing procedures (Quyết định công bố TTHC)."""
 
     __tablename__ = "decisions"
-    __table_args__ = (UniqueConstraint("so_hieu_key", "agency_name", name="uq_decision_natural"),)
+    # số hiệu numbers restart every year: the natural key is (số hiệu, agency, year signed)
+    __table_args__ = (UniqueConstraint("so_hieu_key", "agency_name", "year", name="uq_decision_natural"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     so_hieu: Mapped[str] = mapped_column(String(64))  # as published, NFC
     so_hieu_key: Mapped[str] = mapped_column(String(64))  # text.normalise_so_hieu
     trich_yeu: Mapped[str] = mapped_column(Text)
     agency_name: Mapped[str] = mapped_column(String(255))
     agency_portal_id: Mapped[str | None] = mapped_column(String(32))
+    year: Mapped[int] = mapped_column(Integer, default=lambda ctx: _decision_year(ctx.get_current_parameters()))
     signed_date: Mapped[date | None] = mapped_column(Date)
     published_date: Mapped[date | None] = mapped_column(Date)
     effective_date: Mapped[date | None] = mapped_column(Date)
@@ -229,3 +237,70 @@ class Watermark(Base):
     source: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(String(255))
     updated_for: Mapped[date | None] = mapped_column(Date)
+
+
+ATTACHMENT_STATUSES = ("stored", "too_large", "unsupported", "failed")
+
+
+class Attachment(Base):
+    """A file attached to a decision (văn bản đính kèm), stored by content hash, with its extracted text.
+
+    One row per (decision, url). ``status``: ``stored`` (file kept, text extracted), ``too_large`` (over the
+    size limit, nothing kept), ``unsupported`` (file kept, no text extractor for its type), ``failed`` (file
+    kept, text extraction failed: see ``error``). ``text_key`` is ``tthc.text.match_key(text)`` for search.
+    """
+
+    __tablename__ = "attachments"
+    __table_args__ = (UniqueConstraint("decision_id", "url", name="uq_attachment_natural"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    decision_id: Mapped[int] = mapped_column(ForeignKey("decisions.id"), index=True)
+    url: Mapped[str] = mapped_column(Text)
+    filename: Mapped[str] = mapped_column(String(255))
+    content_hash: Mapped[str | None] = mapped_column(String(64))  # sha256 hex; None when too_large
+    size: Mapped[int | None] = mapped_column(Integer)  # bytes; for too_large, what was announced or received
+    content_type: Mapped[str | None] = mapped_column(String(128))
+    text: Mapped[str | None] = mapped_column(Text)  # extracted text, NFC, one paragraph per line
+    text_key: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    error: Mapped[str | None] = mapped_column(Text)
+    fetched_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    decision: Mapped[Decision] = relationship()
+
+
+class SourceHealth(Base):
+    """Consecutive failed runs per source, so a source down for N nights alerts once."""
+
+    __tablename__ = "source_health"
+    source: Mapped[str] = mapped_column(String(64), primary_key=True)
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    first_failure_for: Mapped[date | None] = mapped_column(Date)
+    last_failure_for: Mapped[date | None] = mapped_column(Date)
+    last_success_for: Mapped[date | None] = mapped_column(Date)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class HttpCacheEntry(Base):
+    """Validators (ETag / Last-Modified) and body of the last GET of a URL, for conditional requests;
+    robots.txt files too (with the time they were fetched)."""
+
+    __tablename__ = "http_cache"
+    url: Mapped[str] = mapped_column(String(1000), primary_key=True)
+    etag: Mapped[str | None] = mapped_column(String(255))
+    last_modified: Mapped[str | None] = mapped_column(String(64))
+    content_type: Mapped[str | None] = mapped_column(String(128))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    fetched_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class FetchLog(Base):
+    """Every request a source made and the snapshot that answered it: replay mode reads this."""
+
+    __tablename__ = "fetch_log"
+    __table_args__ = (UniqueConstraint("request_key", name="uq_fetch_request"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_key: Mapped[str] = mapped_column(String(64))  # sha256 of method, URL and body
+    method: Mapped[str] = mapped_column(String(8))
+    url: Mapped[str] = mapped_column(Text)
+    body: Mapped[str | None] = mapped_column(Text)
+    snapshot_id: Mapped[int] = mapped_column(ForeignKey("raw_snapshots.id"))
+    fetched_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

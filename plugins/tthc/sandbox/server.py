@@ -9,7 +9,18 @@ Served from one ``ThreadingHTTPServer``:
 * the ministry website's HTML listing of decisions (``/bo-khcn/van-ban``) and their detail pages;
 * the department website's CMS, WordPress REST style (``/wp-json/wp/v2/posts``, Bearer token);
 * the national CSDL publishing endpoint (``/csdl/api/v1/quyet-dinh-cong-bo``, Bearer token);
-* control endpoints under ``/_sandbox/`` (health, request counters, reset).
+* ``/robots.txt`` and a forbidden ``/private/`` area;
+* control endpoints under ``/_sandbox/`` (health, request counters, reset, fault injection).
+
+Fault injection: rules added with ``POST /_sandbox/faults`` (or :meth:`Sandbox.add_fault`) make the
+requests of one route (the route keys of ``/_sandbox/stats``; a trailing ``*`` matches any suffix)
+fail or misbehave: HTTP 500/429/503, a slow answer, a truncated body, a changed page layout or JSON
+keys, an NFD answer, or a decision published while a client pages through the portal's list.
+
+The HTML pages (ministry listing and detail pages, the portal decision page, robots.txt) carry an
+``ETag`` and a ``Last-Modified`` header and answer conditional GETs with ``304 Not Modified``.
+
+``synthetic=N`` adds N generated ministry decisions (older than the demo ones) for benchmarks.
 
 The read-only data (decisions, procedures, fields) comes from YAML files in ``data_dir``; what
 clients post to the CMS and the CSDL is kept in JSON files under ``state_dir`` so that a
@@ -19,6 +30,7 @@ restarted sandbox still holds it.
 from __future__ import annotations
 
 import datetime as dt
+import email.utils
 import hashlib
 import hmac
 import html
@@ -26,9 +38,11 @@ import json
 import logging
 import math
 import os
+import random
 import re
 import tempfile
 import threading
+import time
 import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -70,6 +84,33 @@ KNOWN_AGENCY_CODES = {"bộ khoa học và công nghệ": "G06"}
 
 JSON_TYPE = "application/json; charset=utf-8"
 HTML_TYPE = "text/html; charset=utf-8"
+TEXT_TYPE = "text/plain; charset=utf-8"
+
+ROBOTS_PATH = "/robots.txt"
+PRIVATE_PREFIX = "/private"
+DEFAULT_ROBOTS_TXT = "User-agent: *\nDisallow: /private/\nCrawl-delay: 0\n"
+
+SYNTHETIC_SEED = 20260101
+SYNTHETIC_FIRST_DAY = dt.date(2026, 1, 1)
+SYNTHETIC_LAST_DAY = dt.date(2026, 6, 30)
+
+FAULTS_PATH = "/_sandbox/faults"
+ERROR_FAULTS = {"http_500": 500, "http_429": 429, "http_503": 503}
+FAULT_KINDS = (*ERROR_FAULTS, "timeout", "truncated", "layout_changed", "nfd", "insert_while_paging")
+DEFAULT_TIMEOUT_DELAY = 3.0
+SEARCH_SERVICE = "decision_publishment_advanced_search_service_v2"
+# layout_changed: the main table's class on each HTML page, and the JSON keys of the portal's answers.
+LAYOUT_HTML_CLASSES = {"list-van-ban": "ds-van-ban", "phu-luc": "bang-phu-luc", "table-info-row": "info"}
+LAYOUT_JSON_KEYS = {
+    "CODE": "SO_HIEU",
+    "NAME": "TRICH_YEU",
+    "PUBLISHING_DATE": "NGAY_CONG_BO",
+    "AGENCY_NAME": "TEN_CO_QUAN",
+    "PROCEDURE_NAME": "TEN_THU_TUC",
+    "PUBLISHED_AGENCY": "CO_QUAN_CONG_BO",
+    "FIELD_NAME": "TEN_LINH_VUC",
+    "AMOUNT": "TONG_SO",
+}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -106,6 +147,21 @@ def _digits_hash(text: str, width: int = 6) -> str:
     """A stable decimal string derived from ``text``."""
     number = int(hashlib.sha1(text.encode("utf-8")).hexdigest(), 16) % (10**width)
     return f"{number:0{width}d}"
+
+
+def _http_date(value: dt.date) -> str:
+    """RFC 7231 IMF-fixdate of midnight UTC of ``value``."""
+    return email.utils.format_datetime(dt.datetime(value.year, value.month, value.day, tzinfo=dt.UTC),
+                                       usegmt=True)
+
+
+def _attachment_id(portal_id: str) -> str:
+    return hashlib.sha1(f"attachment:{portal_id}".encode()).hexdigest()[:16]
+
+
+def _decision_order(d: Decision) -> tuple[Any, ...]:
+    """Sort key; sorted in reverse it gives the portal's order: newest published first, then highest id."""
+    return (d.published or dt.date.min, int(d.portal_id) if d.portal_id.isdigit() else 0, d.portal_id)
 
 
 def _now_iso() -> str:
@@ -241,9 +297,9 @@ def _opt_str(value: Any) -> str | None:
 
 
 class Catalogue:
-    """Decisions, procedures and fields loaded from ``data_dir``."""
+    """Decisions, procedures and fields loaded from ``data_dir`` (plus ``synthetic`` generated decisions)."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, synthetic: int = 0, seed: int = SYNTHETIC_SEED) -> None:
         self.data_dir = Path(data_dir)
         self.fields: dict[str, dict[str, str]] = {}
         for entry in _load_yaml_list(self.data_dir / "fields.yaml", "fields"):
@@ -254,17 +310,95 @@ class Catalogue:
             code = str(entry["code"])
             self.procedures[code] = {**entry, "code": code, "portal_id": str(entry.get("portal_id") or "")}
         decisions = [self._decision(e) for e in _load_yaml_list(self.data_dir / "decisions.yaml", "decisions")]
+        if synthetic > 0:
+            decisions += self._synthetic(decisions, synthetic, seed)
         # Newest first: published date descending, then portal id descending.
-        decisions.sort(
-            key=lambda d: (d.published or dt.date.min, int(d.portal_id) if d.portal_id.isdigit() else 0,
-                           d.portal_id),
-            reverse=True,
-        )
-        self.decisions: list[Decision] = decisions
+        decisions.sort(key=_decision_order, reverse=True)
+        self.decisions: list[Decision] = []
+        self.by_id: dict[str, Decision] = {}
+        self.by_attachment: dict[str, Decision] = {}
+        self._install(decisions)
+        self._initial = list(decisions)
+        # Like the real data, some decision numbers carry a stray trailing dot: every third one.
+        # Fixed at load, so that decisions inserted later do not change the numbers already served.
+        self.stray_dot = {d.portal_id for n, d in enumerate(decisions, start=1) if n % 3 == 0}
+
+    def _install(self, decisions: list[Decision]) -> None:
+        # Whole new objects, so that a request being served reads one consistent version.
         self.by_id = {d.portal_id: d for d in decisions}
         self.by_attachment = {d.attachment: d for d in decisions}
-        # Like the real data, some decision numbers carry a stray trailing dot: every third one.
-        self.stray_dot = {d.portal_id for n, d in enumerate(decisions, start=1) if n % 3 == 0}
+        self.decisions = decisions
+
+    def insert(self, new: list[Decision]) -> None:
+        """Add decisions (a publication while the sandbox runs); the caller holds the sandbox lock."""
+        self._install(sorted([*self.decisions, *new], key=_decision_order, reverse=True))
+
+    def restore(self) -> None:
+        """Forget the decisions inserted since load."""
+        self._install(list(self._initial))
+
+    def max_portal_id(self) -> int:
+        return max((int(d.portal_id) for d in self.decisions if d.portal_id.isdigit()), default=0)
+
+    def ministry_agency_id(self) -> str:
+        return next((d.agency_portal_id for d in self.decisions if self.is_ministry(d)), "13")
+
+    def free_ministry_number(self, start: int, taken: set[str]) -> tuple[int, str]:
+        """The first ``n >= start`` whose ``n/QĐ-BKHCN`` is not in ``taken`` (keys of ``_so_hieu_key``)."""
+        n = start
+        while _so_hieu_key(f"{n}/QĐ-BKHCN") in taken:
+            n += 1
+        return n, f"{n}/QĐ-BKHCN"
+
+    def _synthetic(self, existing: list[Decision], count: int, seed: int) -> list[Decision]:
+        """``count`` generated ministry decisions published 2026-01-01..2026-06-30 (seeded, deterministic)."""
+        rng = random.Random(seed)
+        span = (SYNTHETIC_LAST_DAY - SYNTHETIC_FIRST_DAY).days
+        published = sorted(SYNTHETIC_FIRST_DAY + dt.timedelta(days=rng.randint(0, span)) for _ in range(count))
+        codes = sorted(self.procedures)
+        agency_id = next((d.agency_portal_id for d in existing if self.is_ministry(d)), "13")
+        first_id = max((int(d.portal_id) for d in existing if d.portal_id.isdigit()), default=100000) + 1
+        taken = {_so_hieu_key(d.so_hieu) for d in existing}
+        phrases = {"new": "mới ban hành", "amended": "được sửa đổi, bổ sung", "abolished": "bị bãi bỏ"}
+        out: list[Decision] = []
+        number = 0
+        for n, day in enumerate(published):
+            portal_id = str(first_id + n)
+            number, so_hieu = self.free_ministry_number(number + 1, taken)
+            taken.add(_so_hieu_key(so_hieu))
+            chosen = rng.sample(codes, rng.randint(1, min(3, len(codes)))) if codes else [None]
+            items = []
+            for code in chosen:
+                change = rng.choice(("new", "amended", "abolished"))
+                proc = self.procedures.get(code) if code else None
+                name = str(proc["name"]) if proc else f"Thủ tục hành chính tổng hợp số {portal_id}"
+                levels = tuple(str(x) for x in (proc.get("levels") or ["cap_tinh"])) if proc else ("cap_tinh",)
+                items.append(Item(change=change, code=code, name=name, levels=levels, replaces=None))
+            proc = self.procedures.get(chosen[0]) if chosen[0] else None
+            field_key = str(proc.get("field")) if proc and proc.get("field") in self.fields else None
+            if field_key is None and self.fields:
+                field_key = next(iter(self.fields))
+            field_name = self.fields[field_key]["name"] if field_key else "khoa học và công nghệ"
+            changes = [phrases[c] for c in ("new", "amended", "abolished") if any(i.change == c for i in items)]
+            what = changes[0] if len(changes) == 1 else ", ".join(changes[:-1]) + " và " + changes[-1]
+            signed = day - dt.timedelta(days=rng.randint(1, 5))
+            out.append(Decision(
+                portal_id=portal_id,
+                so_hieu=so_hieu,
+                trich_yeu=(f"Về việc công bố thủ tục hành chính {what} trong lĩnh vực {field_name.lower()} "
+                           f"thuộc phạm vi chức năng quản lý của {MINISTRY_AGENCY}"),
+                agency=MINISTRY_AGENCY,
+                agency_portal_id=agency_id,
+                agency_code=None,
+                signed=signed,
+                published=day,
+                effective=signed + dt.timedelta(days=rng.randint(30, 60)),
+                fields=(field_key,) if field_key else (),
+                nfd=False,
+                items=tuple(items),
+                attachment=_attachment_id(portal_id),
+            ))
+        return out
 
     @staticmethod
     def _decision(entry: Mapping[str, Any]) -> Decision:
@@ -292,7 +426,7 @@ class Catalogue:
             fields=tuple(str(f) for f in (entry.get("fields") or [])),
             nfd=bool(entry.get("nfd", False)),
             items=items,
-            attachment=hashlib.sha1(f"attachment:{portal_id}".encode()).hexdigest()[:16],
+            attachment=_attachment_id(portal_id),
         )
 
     def portal_code(self, decision: Decision) -> str:
@@ -334,6 +468,9 @@ class Response:
     body: bytes = b""
     content_type: str = JSON_TYPE
     headers: dict[str, str] = field(default_factory=dict)
+    # Conditional GET: answer with ETag / Last-Modified and honour If-None-Match / If-Modified-Since.
+    conditional: bool = False
+    last_modified: dt.date | None = None
 
 
 def json_response(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -341,8 +478,42 @@ def json_response(payload: Any, status: int = 200, headers: dict[str, str] | Non
     return Response(status, body, JSON_TYPE, dict(headers or {}))
 
 
-def html_response(text: str, status: int = 200) -> Response:
-    return Response(status, text.encode("utf-8"), HTML_TYPE)
+def html_response(text: str, status: int = 200, *, conditional: bool = False,
+                  last_modified: dt.date | None = None) -> Response:
+    return Response(status, text.encode("utf-8"), HTML_TYPE, conditional=conditional, last_modified=last_modified)
+
+
+@dataclass
+class FaultRule:
+    """One fault injection rule: requests whose route key matches ``route`` get ``fault``."""
+
+    id: int
+    route: str
+    fault: str
+    times: int | None  # how many more requests it applies to; None: unlimited
+    opts: dict[str, Any] = field(default_factory=dict)
+
+    def matches(self, route_key: str) -> bool:
+        if self.route.endswith("*"):
+            return route_key.startswith(self.route[:-1])
+        return route_key == self.route
+
+    def as_json(self) -> dict[str, Any]:
+        return {**self.opts, "id": self.id, "route": self.route, "fault": self.fault,
+                "times": -1 if self.times is None else self.times}
+
+
+def _retry_after(value: Any) -> str:
+    number = float(value)
+    return str(int(number)) if number == int(number) else str(number)
+
+
+def _rename_keys(value: Any, mapping: Mapping[str, str]) -> Any:
+    if isinstance(value, list):
+        return [_rename_keys(v, mapping) for v in value]
+    if isinstance(value, dict):
+        return {mapping.get(k, k): _rename_keys(v, mapping) for k, v in value.items()}
+    return value
 
 
 def wp_error(code: str, message: str, status: int, **extra: Any) -> Response:
@@ -393,6 +564,9 @@ class Sandbox:
         port: int = 0,
         cms_token: str = "sandbox-cms-token",
         csdl_token: str = "sandbox-csdl-token",
+        robots_txt: str = DEFAULT_ROBOTS_TXT,
+        synthetic: int = 0,
+        synthetic_seed: int = SYNTHETIC_SEED,
     ) -> None:
         self.data_dir = Path(data_dir)
         self.state_dir = Path(state_dir)
@@ -400,9 +574,13 @@ class Sandbox:
         self.port = port
         self.cms_token = cms_token
         self.csdl_token = csdl_token
-        self.catalogue = Catalogue(self.data_dir)
+        self.robots_txt = robots_txt
+        self.catalogue = Catalogue(self.data_dir, synthetic=synthetic, seed=synthetic_seed)
         self._lock = threading.Lock()
         self._stats: dict[str, int] = {}
+        self._status_stats: dict[str, int] = {}
+        self._faults: list[FaultRule] = []
+        self._next_fault_id = 1
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self._cms = _read_json(self.state_dir / CMS_STATE_FILE, {"next_id": 1, "posts": []})
         self._csdl = _read_json(self.state_dir / CSDL_STATE_FILE, {"next_id": 1, "records": []})
@@ -465,16 +643,47 @@ class Sandbox:
         query = {k: v[-1] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
 
         if path.startswith("/_sandbox/"):
-            return self._control(method, path)
+            return self._control(method, path, body)
 
         stat_key = f"{method} {path}"
+        rest_params: Mapping[str, Any] | None = None
+        if path == REST_PATH and method == "POST":
+            rest_params, _ = self._parse_rest(body)
+            stat_key = f"{method} {path}:{self._service_of(rest_params)}"
+        self._count(stat_key)  # on arrival: a request still being delayed is already counted
+        rules = self._take_faults(stat_key, rest_params)
+        response: Response | None = None
+        for rule in rules:
+            if rule.fault == "timeout":
+                time.sleep(float(rule.opts.get("delay", DEFAULT_TIMEOUT_DELAY)))
+            elif rule.fault in ERROR_FAULTS:
+                response = self._error_fault(rule)
+        if response is None:
+            response = self._route(method, path, query, headers, body)
+            for rule in rules:
+                response = self._transform(rule, response)
+            for rule in rules:
+                if rule.fault == "insert_while_paging":
+                    self.publish_decisions(int(rule.opts.get("count", 1)))
+            if method == "GET" and response.conditional and response.status == 200:
+                response = self._conditional(response, headers)
+        self._count_status(stat_key, response.status)
+        return response
+
+    def _route(self, method: str, path: str, query: Mapping[str, str], headers: Mapping[str, str],
+               body: bytes) -> Response:
         try:
             if path == REST_PATH:
                 if method != "POST":
                     response = json_response({"error": "method not allowed"}, 405)
                 else:
-                    response, service = self._rest(body)
-                    stat_key = f"{method} {path}:{service}"
+                    response, _ = self._rest(body)
+            elif path == ROBOTS_PATH and method == "GET":
+                newest = max((d.published for d in self.catalogue.decisions if d.published), default=None)
+                response = Response(200, self.robots_txt.encode("utf-8"), TEXT_TYPE, conditional=True,
+                                    last_modified=newest)
+            elif path == PRIVATE_PREFIX or path.startswith(PRIVATE_PREFIX + "/"):
+                response = Response(403, b"403 Forbidden\n", TEXT_TYPE)
             elif path == DETAIL_PATH and method == "GET":
                 response = self._national_detail(query)
             elif path == DOWNLOAD_PATH and method == "GET":
@@ -493,50 +702,292 @@ class Sandbox:
                 response = json_response({"error": "not found", "path": path}, 404)
         except BadRequest as exc:
             response = json_response({"error": "bad request", "message": str(exc)}, 400)
-        self._count(stat_key)
         return response
 
     def _count(self, key: str) -> None:
         with self._lock:
             self._stats[key] = self._stats.get(key, 0) + 1
 
-    def _control(self, method: str, path: str) -> Response:
+    def _count_status(self, key: str, status: int) -> None:
+        with self._lock:
+            status_key = f"{key} {status}"
+            self._status_stats[status_key] = self._status_stats.get(status_key, 0) + 1
+
+    def _control(self, method: str, path: str, body: bytes = b"") -> Response:
         if path == "/_sandbox/health" and method == "GET":
             return json_response({"status": "ok"})
         if path == "/_sandbox/stats" and method == "GET":
             with self._lock:
-                return json_response({"requests": dict(sorted(self._stats.items()))})
+                return json_response({"requests": dict(sorted(self._stats.items())),
+                                      "status": dict(sorted(self._status_stats.items()))})
         if path == "/_sandbox/reset" and method == "POST":
             self.reset()
             return json_response({"status": "reset"})
+        if path == FAULTS_PATH:
+            return self._faults_route(method, body)
+        if path.startswith(FAULTS_PATH + "/") and method == "DELETE":
+            rule_id = path[len(FAULTS_PATH) + 1:]
+            if rule_id.isdigit() and self.remove_fault(int(rule_id)):
+                return json_response({"deleted": int(rule_id)})
+            return json_response({"error": "no such fault rule", "id": rule_id}, 404)
         return json_response({"error": "not found", "path": path}, 404)
 
     def reset(self) -> None:
-        """Forget everything posted to the CMS and the CSDL, and all request counters."""
+        """Forget everything posted to the CMS and the CSDL, all request counters, all fault rules and
+        the decisions published by ``insert_while_paging``."""
         with self._lock:
             self._stats.clear()
+            self._status_stats.clear()
+            self._faults.clear()
+            self.catalogue.restore()
             self._cms = {"next_id": 1, "posts": []}
             self._csdl = {"next_id": 1, "records": []}
             self._save_cms()
             self._save_csdl()
 
     def stats(self) -> dict[str, int]:
+        """Requests per route key (faulted and 304 answers included)."""
         with self._lock:
             return dict(self._stats)
 
+    def status_stats(self) -> dict[str, int]:
+        """Requests per ``"<route key> <status code>"``."""
+        with self._lock:
+            return dict(self._status_stats)
+
+    # -- fault injection ---------------------------------------------------------------------------
+
+    def add_fault(self, route: str, fault: str, times: int | None = None, **opts: Any) -> dict[str, Any]:
+        """Add a fault rule for the requests whose route key matches ``route`` (trailing ``*``: prefix).
+
+        ``times``: how many matching requests it applies to (None or -1: unlimited); the rule is
+        removed when used up. ``opts``: ``retry_after`` (http_429, http_503), ``delay`` (timeout),
+        ``count`` (insert_while_paging), ``rename`` (layout_changed: extra JSON key renames).
+        Returns the rule as JSON.
+        """
+        if not isinstance(route, str) or not route.strip():
+            raise ValueError("route must be a non-empty string")
+        if fault not in FAULT_KINDS:
+            raise ValueError(f"unknown fault {fault!r}; one of {', '.join(FAULT_KINDS)}")
+        if times is not None:
+            times = int(times)
+            if times < 0:
+                times = None
+            elif times == 0:
+                raise ValueError("times must be positive or -1 (unlimited)")
+        for name in ("retry_after", "delay"):
+            if name in opts and opts[name] is not None:
+                opts[name] = float(opts[name])
+                if opts[name] < 0:
+                    raise ValueError(f"{name} must be >= 0")
+        if "count" in opts:
+            opts["count"] = int(opts["count"])
+            if opts["count"] < 1:
+                raise ValueError("count must be >= 1")
+        if "rename" in opts and not isinstance(opts["rename"], dict):
+            raise ValueError("rename must be an object mapping JSON keys to new keys")
+        with self._lock:
+            rule = FaultRule(self._next_fault_id, route.strip(), fault, times, dict(opts))
+            self._next_fault_id += 1
+            self._faults.append(rule)
+            return rule.as_json()
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def remove_fault(self, rule_id: int) -> bool:
+        with self._lock:
+            before = len(self._faults)
+            self._faults = [r for r in self._faults if r.id != rule_id]
+            return len(self._faults) < before
+
+    def faults(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [rule.as_json() for rule in self._faults]
+
+    def _faults_route(self, method: str, body: bytes) -> Response:
+        if method == "GET":
+            return json_response({"faults": self.faults()})
+        if method == "DELETE":
+            with self._lock:
+                removed = len(self._faults)
+                self._faults.clear()
+            return json_response({"deleted": removed})
+        if method != "POST":
+            return json_response({"error": "method not allowed"}, 405)
+        try:
+            data = json.loads(body.decode("utf-8") or "{}")
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            return json_response({"error": "bad request", "message": "body is not JSON"}, 400)
+        if not isinstance(data, dict):
+            return json_response({"error": "bad request", "message": "body must be a JSON object"}, 400)
+        opts = {k: v for k, v in data.items() if k not in ("route", "fault", "times", "id")}
+        try:
+            rule = self.add_fault(data.get("route"), data.get("fault"), data.get("times"), **opts)
+        except (TypeError, ValueError) as exc:
+            return json_response({"error": "bad request", "message": str(exc)}, 400)
+        return json_response(rule, 201)
+
+    def _take_faults(self, route_key: str, rest_params: Mapping[str, Any] | None) -> list[FaultRule]:
+        """The rules applying to this request, in order, each counted down once (used up: removed).
+
+        An HTTP error rule ends the list: the rules after it are not used for this request.
+        ``insert_while_paging`` applies only to the first page of the portal's decision list.
+        """
+        taken: list[FaultRule] = []
+        with self._lock:
+            for rule in list(self._faults):
+                if not rule.matches(route_key):
+                    continue
+                if rule.fault == "insert_while_paging" and not self._is_first_list_page(rest_params):
+                    continue
+                taken.append(rule)
+                if rule.times is not None:
+                    rule.times -= 1
+                    if rule.times <= 0:
+                        self._faults.remove(rule)
+                if rule.fault in ERROR_FAULTS:
+                    break
+        return taken
+
+    @staticmethod
+    def _is_first_list_page(params: Mapping[str, Any] | None) -> bool:
+        if not params or str(params.get("service") or "") != SEARCH_SERVICE:
+            return False
+        try:
+            return int(str(params.get("pageIndex", 1)).strip() or 1) == 1
+        except ValueError:
+            return False
+
+    @staticmethod
+    def _error_fault(rule: FaultRule) -> Response:
+        status = ERROR_FAULTS[rule.fault]
+        headers: dict[str, str] = {}
+        retry_after = rule.opts.get("retry_after")
+        if status == 429:
+            headers["Retry-After"] = _retry_after(retry_after or 1)
+        elif retry_after is not None:
+            headers["Retry-After"] = _retry_after(retry_after)
+        messages = {500: "internal error", 429: "too many requests", 503: "service unavailable"}
+        return json_response({"error": messages[status], "fault": rule.fault}, status, headers)
+
+    @staticmethod
+    def _transform(rule: FaultRule, response: Response) -> Response:
+        """Apply a body-changing fault (layout_changed, nfd, truncated) to a normal answer."""
+        is_text = response.content_type.startswith(("text/", "application/json"))
+        if rule.fault == "layout_changed" and is_text:
+            if response.content_type == JSON_TYPE:
+                try:
+                    payload = json.loads(response.body.decode("utf-8"))
+                except (UnicodeDecodeError, json.JSONDecodeError):
+                    return response
+                mapping = {**LAYOUT_JSON_KEYS, **rule.opts.get("rename", {})}
+                response.body = json.dumps(_rename_keys(payload, mapping), ensure_ascii=False).encode("utf-8")
+            else:
+                text = re.sub('class="(' + "|".join(map(re.escape, LAYOUT_HTML_CLASSES)) + ')"',
+                              lambda m: f'class="{LAYOUT_HTML_CLASSES[m.group(1)]}"',
+                              response.body.decode("utf-8"))
+                response.body = text.encode("utf-8")
+        elif rule.fault == "nfd" and is_text:
+            response.body = unicodedata.normalize("NFD", response.body.decode("utf-8")).encode("utf-8")
+        elif rule.fault == "truncated":
+            response.body = response.body[: len(response.body) // 2]
+        return response
+
+    @staticmethod
+    def _conditional(response: Response, headers: Mapping[str, str]) -> Response:
+        etag = '"' + hashlib.sha1(response.body).hexdigest() + '"'
+        response.headers["ETag"] = etag
+        if response.last_modified is not None:
+            response.headers["Last-Modified"] = _http_date(response.last_modified)
+        not_modified = False
+        if_none_match = headers.get("If-None-Match")
+        if if_none_match is not None:
+            tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+            not_modified = "*" in tags or etag in tags
+        elif (since := headers.get("If-Modified-Since")) and response.last_modified is not None:
+            try:
+                since_at = email.utils.parsedate_to_datetime(since)
+            except (TypeError, ValueError):
+                since_at = None
+            if since_at is not None:
+                if since_at.tzinfo is None:
+                    since_at = since_at.replace(tzinfo=dt.UTC)
+                lm = response.last_modified
+                not_modified = dt.datetime(lm.year, lm.month, lm.day, tzinfo=dt.UTC) <= since_at
+        if not not_modified:
+            return response
+        return Response(304, b"", response.content_type, dict(response.headers))
+
+    def publish_decisions(self, count: int = 1) -> list[str]:
+        """Publish ``count`` new ministry decisions at the top of the portal's list (as happens while a
+        client pages through it): published on the newest existing date, portal ids above all others,
+        one new provincial-level procedure each. Returns their portal ids."""
+        with self._lock:
+            cat = self.catalogue
+            newest = max((d.published for d in cat.decisions if d.published), default=dt.date.today())
+            next_id = cat.max_portal_id() + 1
+            taken = {_so_hieu_key(d.so_hieu) for d in cat.decisions}
+            numbers = [int(m.group(0)) for d in cat.decisions if (m := re.match(r"\d+", d.so_hieu))]
+            number = max(numbers, default=0)
+            field_key = next((d.fields[0] for d in cat.decisions if cat.is_ministry(d) and d.fields), None)
+            if field_key is None and cat.fields:
+                field_key = next(iter(cat.fields))
+            agency_id = cat.ministry_agency_id()
+            new: list[Decision] = []
+            for n in range(count):
+                portal_id = str(next_id + n)
+                number, so_hieu = cat.free_ministry_number(number + 1, taken)
+                taken.add(_so_hieu_key(so_hieu))
+                signed = newest - dt.timedelta(days=2)
+                new.append(Decision(
+                    portal_id=portal_id,
+                    so_hieu=so_hieu,
+                    trich_yeu=f"Về việc công bố thủ tục hành chính mới ban hành thuộc phạm vi chức năng quản lý "
+                              f"của {MINISTRY_AGENCY} (công bố bổ sung {portal_id})",
+                    agency=MINISTRY_AGENCY,
+                    agency_portal_id=agency_id,
+                    agency_code=None,
+                    signed=signed,
+                    published=newest,
+                    effective=signed + dt.timedelta(days=45),
+                    fields=(field_key,) if field_key else (),
+                    nfd=False,
+                    items=(Item(change="new", code=None, name=f"Thủ tục hành chính mới ban hành số {portal_id}",
+                                levels=("cap_tinh",), replaces=None),),
+                    attachment=_attachment_id(portal_id),
+                ))
+            cat.insert(new)
+            return [d.portal_id for d in new]
+
     # -- national portal: rest.jsp ----------------------------------------------------------------
 
-    def _rest(self, body: bytes) -> tuple[Response, str]:
+    @staticmethod
+    def _parse_rest(body: bytes) -> tuple[dict[str, Any] | None, Response | None]:
+        """The ``params`` JSON object of a rest.jsp form body, or the 400 answer."""
         form = parse_qs(body.decode("utf-8", errors="replace"), keep_blank_values=True)
         raw = form.get("params", [None])[-1]
         if raw is None:
-            return json_response({"error": "bad request", "message": "missing form field params"}, 400), "?"
+            return None, json_response({"error": "bad request", "message": "missing form field params"}, 400)
         try:
             params = json.loads(raw)
         except json.JSONDecodeError as exc:
-            return json_response({"error": "bad request", "message": f"params is not JSON: {exc}"}, 400), "?"
+            return None, json_response({"error": "bad request", "message": f"params is not JSON: {exc}"}, 400)
         if not isinstance(params, dict):
-            return json_response({"error": "bad request", "message": "params must be a JSON object"}, 400), "?"
+            return None, json_response({"error": "bad request", "message": "params must be a JSON object"}, 400)
+        return params, None
+
+    @staticmethod
+    def _service_of(params: Mapping[str, Any] | None) -> str:
+        if params is None:
+            return "?"
+        return str(params.get("service") or "") or "?"
+
+    def _rest(self, body: bytes) -> tuple[Response, str]:
+        params, error = self._parse_rest(body)
+        if params is None:
+            return error or json_response({"error": "bad request"}, 400), "?"
         service = str(params.get("service") or "")
         handler = self._services.get(service)
         if handler is None:
@@ -667,7 +1118,8 @@ href="{DOWNLOAD_PATH}?ma={d.attachment}">{e(file_name)}</a></td></tr>
 </div>
 </div>
 </div></div></div>"""
-        return html_response(_page("Cổng Dịch vụ công Quốc gia", body))
+        return html_response(_page("Cổng Dịch vụ công Quốc gia", body), conditional=True,
+                             last_modified=d.published or d.signed)
 
     def _download(self, query: Mapping[str, str]) -> Response:
         decision = self.catalogue.by_attachment.get(query.get("ma", "").strip().lower())
@@ -713,7 +1165,9 @@ href="{DOWNLOAD_PATH}?ma={d.attachment}">{e(file_name)}</a></td></tr>
             "<th>Ngày hiệu lực</th><th>Trích yếu</th></tr></thead><tbody>"
             f"{rows}\n</tbody></table>\n{pagination}</body></html>\n"
         )
-        return html_response(text)
+        shown = decisions[start:start + MINISTRY_PAGE_SIZE] or decisions
+        newest = max((d.published or d.signed for d in shown if d.published or d.signed), default=None)
+        return html_response(text, conditional=True, last_modified=newest)
 
     def _ministry_detail(self, portal_id: str) -> Response:
         decision = self.catalogue.by_id.get(portal_id)
@@ -750,7 +1204,7 @@ href="{DOWNLOAD_PATH}?ma={d.attachment}">{e(file_name)}</a></td></tr>
 <div class="dinh-kem"><a href="{DOWNLOAD_PATH}?ma={d.attachment}">{so_hieu}.pdf</a></div>
 </body></html>
 """
-        return html_response(text)
+        return html_response(text, conditional=True, last_modified=d.published or d.signed)
 
     # -- CMS (WordPress REST style) ----------------------------------------------------------------
 
@@ -1025,8 +1479,9 @@ class _Handler(BaseHTTPRequestHandler):
             logger.exception("sandbox: %s %s failed", method, self.path)
             response = json_response({"error": "internal error"}, 500)
         self.send_response(response.status)
-        self.send_header("Content-Type", response.content_type)
-        self.send_header("Content-Length", str(len(response.body)))
+        if response.status != 304:  # a 304 has no body and describes the cached one
+            self.send_header("Content-Type", response.content_type)
+            self.send_header("Content-Length", str(len(response.body)))
         for name, value in response.headers.items():
             self.send_header(name, value)
         self.end_headers()

@@ -14,7 +14,8 @@ watermark, bounded by the run's data interval. Stores decisions, their procedure
 * Re-run: safe; upserts by natural keys, the watermark only moves after everything is stored.
 * Params `window_start` / `window_end` (ISO datetimes) override the window for a manual re-read;
   `full_refresh: true` ignores the watermarks and re-reads everything published in that window
-  (upserts: nothing is duplicated; the watermark never moves backwards).
+  (upserts: nothing is duplicated; the watermark never moves backwards); `replay: true` re-parses
+  the window from the stored snapshots only, without touching the network (after a parser fix).
 """
 
 from __future__ import annotations
@@ -43,7 +44,8 @@ def tthc_ingest():
         from tthc import pipeline
         from tthc.window import window_from_context
 
-        return pipeline.ingest_national_portal(window_from_context(context), context["params"]["full_refresh"])
+        params = context["params"]
+        return pipeline.ingest_national_portal(window_from_context(context), params["full_refresh"], params["replay"])
 
     previous = ingest_national_portal()
     results = [previous]
@@ -55,7 +57,9 @@ def tthc_ingest():
             from tthc import pipeline
             from tthc.window import window_from_context
 
-            return pipeline.ingest_site(site_name, window_from_context(context), context["params"]["full_refresh"])
+            params = context["params"]
+            return pipeline.ingest_site(site_name, window_from_context(context), params["full_refresh"],
+                                        params["replay"])
 
         current = ingest_site()
         previous >> current

@@ -7,6 +7,7 @@
     tthc sandbox serve                 run the local simulator of the portals, CMS and SMTP
     tthc deadline --effective DATE     compute the province's announcement deadline
     tthc summary --as-of DATE          print what the pipeline holds (decisions, flags, postings, mail)
+    tthc search TEXT                   find decisions whose attached files mention TEXT
     tthc demo                          run the four DAGs end to end on the embedded default
 """
 
@@ -94,6 +95,20 @@ def cmd_summary(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_search(args: argparse.Namespace) -> int:
+    from tthc.attachments import search
+    from tthc.db.session import session_scope
+
+    with session_scope() as session:
+        hits = search(session, args.text, limit=args.limit)
+        for decision, attachment, snippet in hits:
+            print(f"{decision.so_hieu} ({decision.agency_name}) — {attachment.filename}")
+            print(f"    {snippet}")
+    if not hits:
+        print("Không tìm thấy văn bản nào.")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from tthc.demo import run_demo
 
@@ -138,6 +153,11 @@ def build_parser() -> argparse.ArgumentParser:
     sm.add_argument("--as-of", type=_date, required=True)
     sm.add_argument("--outbox", default=str(var_dir() / "outbox"))
     sm.set_defaults(func=cmd_summary)
+
+    se = sub.add_parser("search", help="search the text of decisions' attached files")
+    se.add_argument("text")
+    se.add_argument("--limit", type=int, default=20)
+    se.set_defaults(func=cmd_search)
 
     demo = sub.add_parser("demo", help="run the four DAGs end to end on the embedded default")
     demo.add_argument("--as-of", type=_date, default=date(2026, 11, 26),

@@ -26,6 +26,9 @@ DEFAULT_ARGS = {
 INGEST_PARAMS = {
     "full_refresh": Param(False, type="boolean",
                           description="Ignore the watermarks and re-read everything in the window"),
+    "replay": Param(False, type="boolean",
+                    description="Re-parse the window from stored snapshots only (no network), e.g. after a "
+                                "parser fix"),
 }
 
 WINDOW_PARAMS = {

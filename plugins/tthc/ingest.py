@@ -15,7 +15,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tthc.config import Department
-from tthc.db.models import Decision, DecisionItem, DecisionSource, Field, Procedure, RawSnapshot, Watermark
+from tthc.db.models import (
+    Decision,
+    DecisionItem,
+    DecisionSource,
+    FetchLog,
+    Field,
+    Procedure,
+    RawSnapshot,
+    Watermark,
+)
 from tthc.sources.html_listing.client import HtmlListingClient
 from tthc.sources.national_portal.client import PortalClient
 from tthc.sources.national_portal.helpers import PortalDecision
@@ -60,12 +69,12 @@ def set_watermark(session: Session, source: str, value: str, run_date: date) -> 
 
 
 def store_snapshots(session: Session, recorder: SnapshotRecorder) -> dict[str, int]:
-    """Insert the raw answers recorded since the last call; returns content hash → snapshot id for every
-    answer of the run (linear: each snapshot is looked up once)."""
+    """Insert the raw answers recorded since the last call, and log which request got which answer (the
+    fetch log replay mode reads); returns content hash → snapshot id for every answer of the run."""
     for snap in recorder.snapshots[recorder.stored_upto:]:
         h = snap.content_hash
         if h in recorder.stored_ids:
-            continue
+            continue  # the same bytes answered another request too: one snapshot, several log rows
         existing = session.scalar(select(RawSnapshot.id).where(RawSnapshot.content_hash == h))
         if existing is None:
             row = RawSnapshot(content_hash=h, url=snap.url, request=snap.request, content_type=snap.content_type,
@@ -74,6 +83,15 @@ def store_snapshots(session: Session, recorder: SnapshotRecorder) -> dict[str, i
             session.flush()
             existing = row.id
         recorder.stored_ids[h] = existing
+    for snap in recorder.snapshots[recorder.stored_upto:]:
+        if snap.request_key is None:
+            continue
+        log_row = session.scalar(select(FetchLog).where(FetchLog.request_key == snap.request_key))
+        if log_row is None:
+            log_row = FetchLog(request_key=snap.request_key, method=snap.method, url=snap.wire_url or snap.url,
+                               body=snap.wire_body)
+            session.add(log_row)
+        log_row.snapshot_id, log_row.fetched_at = recorder.stored_ids[snap.content_hash], snap.fetched_at
     recorder.stored_upto = len(recorder.snapshots)
     return recorder.stored_ids
 

@@ -38,9 +38,16 @@ def _tracked(source: str, window: RunWindow, work) -> dict[str, Any]:
     return asdict(result)
 
 
-def ingest_national_portal(window: RunWindow, full_refresh: bool = False) -> dict[str, Any]:
-    from tthc.ingest import ingest_portal
+def _http(session, replay: bool):
     from tthc.sources.cache import source_session
+    from tthc.sources.replay import replay_session
+
+    return replay_session(session) if replay else source_session(session)
+
+
+def ingest_national_portal(window: RunWindow, full_refresh: bool = False, replay: bool = False) -> dict[str, Any]:
+    """``replay``: re-parse the window from the stored snapshots, without touching the network."""
+    from tthc.ingest import ingest_portal
     from tthc.sources.national_portal.client import HttpPortalClient
     from tthc.sources.national_portal.settings import SOURCE_NAME
     from tthc.sources.web import SnapshotRecorder
@@ -50,19 +57,18 @@ def ingest_national_portal(window: RunWindow, full_refresh: bool = False) -> dic
 
     def work(session):
         recorder = SnapshotRecorder(fetched_at=window.end)
-        http = source_session(session)
+        http = _http(session, replay)
         client = HttpPortalClient(base_url, session=http, recorder=recorder)
         return ingest_portal(session, client, recorder, dept, window_end=window.as_of, run_time=window.end,
-                             refresh_from=window.first_day if full_refresh else None,
-                             attachments=_attachment_fetcher(session, http, window))
+                             refresh_from=window.first_day if (full_refresh or replay) else None,
+                             attachments=None if replay else _attachment_fetcher(session, http, window))
 
     return _tracked(SOURCE_NAME, window, work)
 
 
-def ingest_site(site: str, window: RunWindow, full_refresh: bool = False) -> dict[str, Any]:
+def ingest_site(site: str, window: RunWindow, full_refresh: bool = False, replay: bool = False) -> dict[str, Any]:
     """Ingest one HTML listing site, configured by ``sources/html_listing/sites/<site>.yaml``."""
     from tthc.ingest import ingest_html_site
-    from tthc.sources.cache import source_session
     from tthc.sources.html_listing import load_all
     from tthc.sources.html_listing.client import HtmlListingClient, resolve_base_url
     from tthc.sources.web import SnapshotRecorder
@@ -73,11 +79,11 @@ def ingest_site(site: str, window: RunWindow, full_refresh: bool = False) -> dic
 
     def work(session):
         recorder = SnapshotRecorder(fetched_at=window.end)
-        http = source_session(session)
+        http = _http(session, replay)
         client = HtmlListingClient(cfg, base_url=base_url, session=http, recorder=recorder)
         return ingest_html_site(session, client, recorder, dept, window_end=window.as_of, run_time=window.end,
-                                refresh_from=window.first_day if full_refresh else None,
-                                attachments=_attachment_fetcher(session, http, window))
+                                refresh_from=window.first_day if (full_refresh or replay) else None,
+                                attachments=None if replay else _attachment_fetcher(session, http, window))
 
     return _tracked(cfg.name, window, work)
 

@@ -191,6 +191,10 @@ class Snapshot:
     content_type: str | None
     content: bytes
     fetched_at: datetime
+    method: str = "GET"
+    request_key: str | None = None  # identifies the HTTP request that got this answer (replay)
+    wire_url: str | None = None  # the URL exactly as sent
+    wire_body: str | None = None  # the body exactly as sent
 
     @property
     def content_hash(self) -> str:
@@ -208,8 +212,18 @@ class SnapshotRecorder:
 
     def record(self, url: str, request: str | None, response: requests.Response) -> Snapshot:
         snap = Snapshot(url, request, response.headers.get("Content-Type"), response.content, self.fetched_at)
+        sent = getattr(response, "request", None)
+        if sent is not None and sent.url:
+            body = sent.body.decode("utf-8", "replace") if isinstance(sent.body, bytes) else sent.body
+            snap.method, snap.wire_url, snap.wire_body = (sent.method or "GET").upper(), sent.url, body
+            snap.request_key = request_key(snap.method, sent.url, body)
         self.snapshots.append(snap)
         return snap
+
+
+def request_key(method: str, url: str, body: str | None) -> str:
+    """A stable key of one HTTP request (method, URL as sent, body as sent)."""
+    return hashlib.sha256(f"{method.upper()}\n{url}\n{body or ''}".encode()).hexdigest()
 
 
 Fetch = Callable[..., requests.Response]

@@ -8,7 +8,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import delete, func, select
-
 from tthc.db.models import Decision, DecisionItem, DecisionSource, FetchLog, Flag, Watermark
 from tthc.ingest import ingest_html_site, ingest_portal
 from tthc.sources.cache import source_session

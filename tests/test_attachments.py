@@ -357,8 +357,9 @@ def test_search_ignores_case_and_tone_placement(session, files, http, store):
 
 def test_snippet_is_centred_on_a_hit_deep_in_a_long_text():
     from tthc.attachments import snippet
+    from tthc.text import search_key
 
     text = "mở đầu " * 100 + "Điều 5. Hiệu lực thi hành của Quyết định" + " kết thúc" * 100
-    out = snippet(text, "hiệu lực thi hành")
+    out = snippet(text, search_key("hiệu lực thi hành"))
     assert "Hiệu lực thi hành" in out and out.startswith("…") and out.endswith("…")
     assert len(out) <= 162

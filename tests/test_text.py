@@ -145,3 +145,10 @@ def test_normalise_so_hieu_nfd_and_entities() -> None:
 def test_normalise_so_hieu_keeps_distinct_numbers_distinct() -> None:
     assert normalise_so_hieu("2193/QĐ-UBND") != normalise_so_hieu("2194/QĐ-UBND")
     assert normalise_so_hieu(None) == ""
+
+
+def test_search_key_ignores_all_diacritics():
+    from tthc.text import search_key
+
+    assert search_key("Quyết định số 2701/QĐ-BKHCN") == search_key("quyet dinh so 2701/qd-bkhcn")
+    assert search_key("Hoà bình") == search_key("hoa binh")

@@ -7,7 +7,7 @@
 - :func:`fetch_attachments` does all of it for one decision and records an :class:`~tthc.db.models.Attachment`
   row per URL, idempotently.
 - :func:`search` finds decisions by the text of their attachments, insensitive to case and to tone-mark
-  placement (:func:`tthc.text.match_key`).
+  placement (:func:`tthc.text.search_key`).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 from tthc.config import var_dir
 from tthc.db.models import Attachment, Decision
 from tthc.sources.web import DEFAULT_TIMEOUT, SourceError
-from tthc.text import clean, match_key
+from tthc.text import clean, search_key
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 CHUNK_SIZE = 64 * 1024
@@ -304,7 +304,7 @@ def _apply_content(row: Attachment, data: bytes, store: AttachmentStore) -> None
     if text is None:
         row.status = "unsupported"
     else:
-        row.status, row.text, row.text_key = "stored", text, match_key(text)
+        row.status, row.text, row.text_key = "stored", text, search_key(text)
 
 
 def fetch_attachments(
@@ -376,12 +376,12 @@ def _like_escape(s: str) -> str:
 
 
 def snippet(text: str, query_key: str, width: int = SNIPPET_CHARS) -> str:
-    """About ``width`` characters of ``text`` around the first match of ``query_key`` (a match_key)."""
+    """About ``width`` characters of ``text`` around the first match of ``query_key`` (a search_key)."""
     words = list(_WORD.finditer(text))
     starts, parts, pos = [], [], 0
     for m in words:
         starts.append(pos)
-        key = match_key(m.group(0))
+        key = search_key(m.group(0))
         parts.append(key)
         pos += len(key) + 1
     at = " ".join(parts).find(query_key) if query_key else -1
@@ -406,10 +406,10 @@ def snippet(text: str, query_key: str, width: int = SNIPPET_CHARS) -> str:
 def search(db_session: Session, query: str, limit: int = 20) -> list[tuple[Decision, Attachment, str]]:
     """(decision, attachment, snippet) for each attachment whose text contains ``query``.
 
-    Compared under :func:`tthc.text.match_key` (case, tone-mark placement and punctuation do not matter);
+    Compared under :func:`tthc.text.search_key` (case, tone-mark placement and punctuation do not matter);
     newest decisions first. An empty query finds nothing.
     """
-    key = match_key(query)
+    key = search_key(query)
     if not key:
         return []
     stmt = (

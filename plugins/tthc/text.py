@@ -63,3 +63,10 @@ def normalise_so_hieu(so_hieu: str | None) -> str:
 
 def is_nfc(text: str) -> bool:
     return unicodedata.is_normalized("NFC", text)
+
+
+def search_key(text: str | None) -> str:
+    """:func:`match_key` without any diacritics (đ → d): what full-text search compares, so a query
+    typed without accents ("quyet dinh") finds "Quyết định" and the reverse."""
+    t = unicodedata.normalize("NFD", match_key(text).replace("đ", "d"))
+    return "".join(c for c in t if not unicodedata.combining(c))

@@ -489,3 +489,12 @@ def test_portal_ingest_start_excludes_older_decisions(session, sandbox, dept) ->
     assert _d(by_date[1]["published"]) < start - timedelta(days=1)
     result, _ = _run_portal(session, sandbox, replace(dept, ingest_start=start), WINDOW_1)
     assert set(result.so_hieu) == {d["so_hieu"] for d in by_date[2:]}
+
+
+def test_portal_skips_decisions_outside_the_department_fields(session, sandbox, dept) -> None:
+    """Filtered by field: a watched ministry's decision in none of the department's fields is not stored."""
+    narrow = replace(dept, fields=["so_huu_tri_tue"])
+    result, _ = _run_portal(session, sandbox, narrow, WINDOW_1)
+    expected = [d for d in _portal_expected(dept, WINDOW_1) if not d["fields"] or "so_huu_tri_tue" in d["fields"]]
+    assert result.skipped_field == len(_portal_expected(dept, WINDOW_1)) - len(expected) > 0
+    assert set(_decisions(session)) == {d["so_hieu"] for d in expected}

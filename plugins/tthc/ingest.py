@@ -28,6 +28,7 @@ from tthc.db.models import (
 from tthc.sources.html_listing.client import HtmlListingClient
 from tthc.sources.national_portal.client import PortalClient
 from tthc.sources.national_portal.helpers import PortalDecision
+from tthc.sources.national_portal.settings import DETAIL_PATH as PORTAL_DETAIL_PATH
 from tthc.sources.national_portal.settings import PAGE_SIZE
 from tthc.sources.national_portal.settings import SOURCE_NAME as PORTAL_SOURCE
 from tthc.sources.web import SnapshotRecorder
@@ -47,6 +48,7 @@ class IngestResult:
     items: int = 0
     requests: int = 0
     skipped_agency: int = 0
+    skipped_field: int = 0
     attachments: int = 0
     watermark_before: str | None = None
     watermark_after: str | None = None
@@ -207,6 +209,7 @@ def ingest_portal(session: Session, client: PortalClient, recorder: SnapshotReco
         page += 1
 
     field_by_portal_id = {f.portal_id: f.key for f in session.scalars(select(Field)) if f.portal_id}
+    scope_fields = set(dept.fields)
     watched = _watched(dept)
     for row in sorted(fresh.values(), key=lambda r: r.position):
         result.decisions_seen += 1
@@ -214,10 +217,13 @@ def ingest_portal(session: Session, client: PortalClient, recorder: SnapshotReco
             result.skipped_agency += 1
             continue
         first_snapshot = len(recorder.snapshots)
-        detail = client.decision_page(row.id)
         fields = client.decision_fields(row.id)
-        items = client.decision_items(row.id)
         field_keys = [field_by_portal_id.get(fid, clean(name)) for fid, name in fields]
+        if fields and not scope_fields.intersection(field_keys):
+            result.skipped_field += 1  # a watched ministry, but none of the department's fields
+            continue
+        detail = client.decision_page(row.id)
+        items = client.decision_items(row.id)
         decision, created = upsert_decision(
             session, so_hieu=row.so_hieu, agency_name=row.agency_name, run_time=run_time,
             so_hieu_key=normalise_so_hieu(row.so_hieu), trich_yeu=row.trich_yeu,
@@ -228,14 +234,15 @@ def ingest_portal(session: Session, client: PortalClient, recorder: SnapshotReco
             decision.so_hieu = normalise_so_hieu(row.so_hieu)
             result.decisions_new += 1
             result.so_hieu.append(decision.so_hieu)
-        add_source(session, decision, PORTAL_SOURCE, row.id, recorder.snapshots[first_snapshot].url)
+        page_snapshot = next(x for x in recorder.snapshots[first_snapshot:] if PORTAL_DETAIL_PATH in x.url)
+        add_source(session, decision, PORTAL_SOURCE, row.id, page_snapshot.url)
         single_field = field_keys[0] if len(field_keys) == 1 else None
         for item in items:
             upsert_item(session, decision, name=item.name, change_type=item.change_type,
                         field_key=single_field, external_id=item.id)
             result.items += 1
         snapshot_ids = store_snapshots(session, recorder)
-        decision.snapshot_id = snapshot_ids[recorder.snapshots[first_snapshot].content_hash]
+        decision.snapshot_id = snapshot_ids[page_snapshot.content_hash]
         if attachments is not None and detail.attachments:
             result.attachments += attachments(decision, list(detail.attachments))
 

@@ -498,3 +498,20 @@ def test_portal_skips_decisions_outside_the_department_fields(session, sandbox, 
     expected = [d for d in _portal_expected(dept, WINDOW_1) if not d["fields"] or "so_huu_tri_tue" in d["fields"]]
     assert result.skipped_field == len(_portal_expected(dept, WINDOW_1)) - len(expected) > 0
     assert set(_decisions(session)) == {d["so_hieu"] for d in expected}
+
+
+def test_same_number_in_another_year_is_another_decision(session) -> None:
+    """Số hiệu restart every year: (số hiệu, agency, date) is the key, with a tolerance between sources."""
+    from tthc.ingest import upsert_decision
+
+    a, created_a = upsert_decision(session, so_hieu="100/QĐ-BKHCN", agency_name="Bộ Khoa học và Công nghệ",
+                                   run_time=RUN_TIME, signed_date=date(2025, 3, 2))
+    b, created_b = upsert_decision(session, so_hieu="100/QĐ-BKHCN", agency_name="Bộ Khoa học và Công nghệ",
+                                   run_time=RUN_TIME, signed_date=date(2026, 3, 5))
+    assert created_a and created_b and a.id != b.id
+    # the portal sees a decision signed on 30/12/2025 as published on 02/01/2026: the same decision
+    c, _ = upsert_decision(session, so_hieu="200/QĐ-BKHCN.", agency_name="Bộ Khoa học và Công nghệ",
+                           run_time=RUN_TIME, signed_date=date(2025, 12, 30))
+    d, created_d = upsert_decision(session, so_hieu="200/QĐ-BKHCN", agency_name="Bộ Khoa học và Công nghệ",
+                                   run_time=RUN_TIME, published_date=date(2026, 1, 2))
+    assert not created_d and d.id == c.id and d.year == 2025

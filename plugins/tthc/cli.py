@@ -72,7 +72,7 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     from tthc.sandbox.serve import serve
 
     serve(host=args.host, port=args.port, smtp_port=args.smtp_port, data_dir=Path(args.data_dir),
-          state_dir=Path(args.state_dir), outbox=Path(args.outbox))
+          state_dir=Path(args.state_dir), outbox=Path(args.outbox), synthetic=args.synthetic)
     return 0
 
 
@@ -141,6 +141,8 @@ def build_parser() -> argparse.ArgumentParser:
     sb.add_argument("--data-dir", default=str(SANDBOX_DATA))
     sb.add_argument("--state-dir", default=str(var_dir() / "sandbox"))
     sb.add_argument("--outbox", default=str(var_dir() / "outbox"))
+    sb.add_argument("--synthetic", type=int, default=0,
+                    help="add N generated decisions (Jan–Jun 2026) for load tests and backfill rehearsals")
     sb.set_defaults(func=cmd_sandbox)
 
     dl = sub.add_parser("deadline", help="compute a province announcement deadline")

@@ -24,6 +24,7 @@ def serve(
     data_dir: Path | None = None,
     state_dir: Path = DEFAULT_STATE_DIR,
     outbox: Path | None = None,
+    synthetic: int = 0,
 ) -> None:
     """Start both servers, print their addresses and block until SIGTERM/SIGINT.
 
@@ -37,7 +38,7 @@ def serve(
 
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
-    sandbox = Sandbox(data_dir=data_dir, state_dir=state_dir, host=host, port=port)
+    sandbox = Sandbox(data_dir=data_dir, state_dir=state_dir, host=host, port=port, synthetic=synthetic)
     sink = SmtpSink(outbox=outbox, host=host, port=smtp_port)
     try:
         sandbox.start()

@@ -82,8 +82,10 @@ class SourceFailureNotifier(BaseNotifier):
         with session_scope() as session:
             row = record_failure(session, self.source, as_of, error)
             count, key, since = row.consecutive_failures, alert_key(row), row.first_failure_for
-        if count != dept.source_failure_threshold or not dept.ops_recipients:
+        if count < dept.source_failure_threshold or not dept.ops_recipients:
             return
+        # one alert per streak: the ledger key is (source, first failed date); a mail that could not be
+        # sent on the night the threshold was reached goes out on a later night, never twice
         text = (
             f"Nguồn dữ liệu «{self.source}» đã lỗi {count} lượt chạy liên tiếp (từ ngày {vn_date(since)}).\n"
             f"Lỗi gần nhất: {error}\n\n"

@@ -34,11 +34,13 @@ def record_failure(session: Session, source: str, as_of: date, error: str) -> So
     if row is None:
         row = SourceHealth(source=source, consecutive_failures=0)
         session.add(row)
-    if row.last_failure_for != as_of or row.consecutive_failures == 0:
+    in_streak = (row.consecutive_failures > 0 and row.first_failure_for is not None
+                 and row.last_failure_for is not None and row.first_failure_for <= as_of <= row.last_failure_for)
+    if not in_streak:  # a retry or re-run of a date already counted in this streak counts once
         row.consecutive_failures += 1
         if row.consecutive_failures == 1:
             row.first_failure_for = as_of
-    row.last_failure_for = as_of
+    row.last_failure_for = max(as_of, row.last_failure_for or as_of)
     row.last_error = error[:2000]
     session.flush()
     return row

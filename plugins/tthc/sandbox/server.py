@@ -504,8 +504,8 @@ class FaultRule:
 
 
 def _retry_after(value: Any) -> str:
-    number = float(value)
-    return str(int(number)) if number == int(number) else str(number)
+    """HTTP's Retry-After is whole seconds (delta-seconds): round a fractional request up."""
+    return str(math.ceil(float(value)))
 
 
 def _rename_keys(value: Any, mapping: Mapping[str, str]) -> Any:

@@ -37,7 +37,19 @@ MAX_RETRY_AFTER = 120.0  # seconds: a server asking for longer fails the run ins
 
 
 class _Retry(Retry):
-    """urllib3 Retry that honours Retry-After but never sleeps longer than MAX_RETRY_AFTER."""
+    """urllib3 Retry that honours Retry-After but never sleeps longer than MAX_RETRY_AFTER, and never
+    retries sooner than the session's per-host interval (urllib3 retries inside the adapter, past the
+    session's own throttle)."""
+
+    min_backoff: float = 0.0
+
+    def new(self, **kw):  # type: ignore[override]
+        retry = super().new(**kw)
+        retry.min_backoff = self.min_backoff
+        return retry
+
+    def get_backoff_time(self) -> float:
+        return max(super().get_backoff_time(), self.min_backoff)
 
     def get_retry_after(self, response):  # type: ignore[override]
         value = super().get_retry_after(response)
@@ -97,6 +109,7 @@ class PoliteSession(requests.Session):
             allowed_methods=None,  # POST too: every call we make is a read
             respect_retry_after_header=True, raise_on_status=False,
         )
+        retry.min_backoff = min_interval
         adapter = HTTPAdapter(max_retries=retry)
         self.mount("http://", adapter)
         self.mount("https://", adapter)

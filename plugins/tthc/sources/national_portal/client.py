@@ -32,9 +32,9 @@ class PortalClient(ABC):
     def call(self, service: str, **params: Any) -> Any:
         """One ``rest.jsp`` service call; returns the decoded JSON answer."""
 
-    def list_decisions(self, page: int, page_size: int = settings.PAGE_SIZE) -> list[PortalDecision]:
+    def list_decisions(self, page: int, page_size: int | None = None) -> list[PortalDecision]:
         payload = self.call(
-            settings.SERVICE_LIST, type="ref", recordPerPage=page_size, pageIndex=page,
+            settings.SERVICE_LIST, type="ref", recordPerPage=page_size or settings.PAGE_SIZE, pageIndex=page,
             keyword="", agency_id="-1", field_id="-1", publishing_date="",
         )
         return parse_decision_list(payload)

@@ -1,0 +1,391 @@
+"""Match procedure names from decisions and spreadsheets to the catalogue (rapidfuzz, blocked by field).
+
+Order of the rules in :meth:`Matcher.match`:
+
+1. a person's earlier decision on the same (normalised) name, from a :class:`ReviewMemory`;
+2. a code that exists in the catalogue → ``matched`` (score 100);
+3. a code that does not exist → name matching below, but the verdict is at most ``review``: an item is
+   never auto-matched to a procedure carrying another code (or none);
+4. the normalised name equal to exactly one candidate's (or, failing that, equal once accents are dropped)
+   → ``matched``; equal to several → ``review`` (the catalogue holds the same name twice);
+5. the name ending with a level ("(cấp tỉnh)") that the catalogue name lacks, or words it differently
+   ("thực hiện tại cấp tỉnh") → ``matched`` when exactly one candidate fits that level;
+6. fuzzy: :data:`SCORER` over the item's field block (all candidates when the field is unknown or the
+   block has nothing close) → ``matched`` only if the best score ≥ :data:`AUTO` and it leads the
+   second best by ≥ :data:`MARGIN`; else ``review`` if ≥ :data:`REVIEW`; else ``not_found``.
+   A best candidate from outside the item's field is at most ``review``.
+
+The thresholds were chosen with :func:`tthc.compare.match_eval.evaluate` on variants of real procedure
+names, so that precision on auto-matches is 1.00 (see that module).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, NamedTuple, Protocol
+
+from rapidfuzz import fuzz, process
+from rapidfuzz.distance import OSA
+
+from tthc.text import clean, match_key
+
+AUTO = 95.0
+MARGIN = 3.0
+REVIEW = 80.0
+ALTERNATIVES = 3
+SCORER = fuzz.token_sort_ratio
+_CHUNK = 2048  # rows of a cdist block at once (bounds memory: CHUNK × block size float32)
+
+Verdict = Literal["matched", "review", "not_found"]
+
+_PAREN_CODE = re.compile(r"\s*[(\[]\s*(?:mã(?:\s+(?:số|tthc|thủ tục))?\s*:?\s*)?\d\s*\.\s*\d{6}\s*[)\]]\s*$",
+                         re.IGNORECASE)
+_TRAILING_CODE = re.compile(r"\s*[-–:]\s*(?:mã(?:\s+(?:số|tthc))?\s*:?\s*)?\d\.\d{6}\s*$", re.IGNORECASE)
+_LEADING_CODE = re.compile(r"^\s*(?:mã(?:\s+(?:số|tthc))?\s*:?\s*)?\d\.\d{6}\s*[-–.:)]\s*", re.IGNORECASE)
+_KH_CN = re.compile(r"\bkh\s*&\s*cn\b", re.IGNORECASE)
+# whole-word abbreviations, applied to the match key (lower case, no punctuation)
+_WORD_ABBREVIATIONS = {
+    "khcn": "khoa học và công nghệ",
+    "tcđlcl": "tiêu chuẩn đo lường chất lượng",
+    "gcn": "giấy chứng nhận",
+    "shtt": "sở hữu trí tuệ",
+    "nlnt": "năng lượng nguyên tử",
+    "ubnd": "ủy ban nhân dân",
+}
+_WORD_RE = re.compile(r"\b(" + "|".join(_WORD_ABBREVIATIONS) + r")\b")
+_WS = re.compile(r"\s+")
+_LEVEL_SUFFIX = re.compile(
+    r"\s+(?:(?:thực hiện|áp dụng)\s+)?(?:(?:tại|ở)\s+)?cấp\s+(tỉnh|xã|huyện|trung ương|bộ)$")
+
+
+def normalise_name(name: str | None) -> str:
+    """The comparison key of a procedure name: :func:`tthc.text.match_key` plus common abbreviations
+    expanded, codes in brackets ("( 1.001498 )") dropped, a leading "Thủ tục" dropped, spaces collapsed."""
+    t = clean(name)
+    for rx in (_PAREN_CODE, _TRAILING_CODE, _LEADING_CODE):
+        t = rx.sub("", t)
+    t = _KH_CN.sub("khoa học và công nghệ", t)
+    t = match_key(t)
+    t = _WORD_RE.sub(lambda m: _WORD_ABBREVIATIONS[m.group(1)], t)
+    t = _WS.sub(" ", t).strip()
+    while _unaccented(t[:8]) == "thu tuc ":  # also "Thu tuc", "thủ tuc"
+        t = t[8:]
+    return t
+
+
+def _unaccented(key: str) -> str:
+    t = unicodedata.normalize("NFD", key.replace("đ", "d"))
+    return "".join(c for c in t if not unicodedata.combining(c))
+
+
+def words_differ_only_by_typos(a: str, b: str, vocabulary: set[str] | frozenset[str] = frozenset(),
+                               max_words: int = 1) -> bool:
+    """True when normalised names ``a`` (typed) and ``b`` (catalogue) have the same words in the same order
+    but for at most ``max_words`` mistyped words of ``a``: accents missing, or one letter dropped, doubled,
+    swapped or changed. A mistyped word must not itself be a word of ``vocabulary`` (the catalogue's
+    words): a word added, dropped or replaced by another real word ("Cấp lại …" / "Cấp …", "giám định" /
+    "đánh giá") or a different number makes a different procedure, however high the similarity score."""
+    wa, wb = a.split(), b.split()
+    if len(wa) != len(wb):
+        return False
+    diff = [(x, y) for x, y in zip(wa, wb, strict=True) if x != y]
+    if len(diff) > max_words:
+        return False
+    for x, y in diff:
+        if x in vocabulary or any(c.isdigit() for c in x + y):
+            return False
+        if _unaccented(x) != _unaccented(y) and not (len(y) >= 4 and OSA.distance(x, y) <= 1):
+            return False
+    return True
+
+
+def _split_level(key: str) -> tuple[str, str | None]:
+    m = _LEVEL_SUFFIX.search(key)
+    if not m or m.start() == 0:
+        return key, None
+    return key[:m.start()], m.group(1)
+
+
+# --- people's decisions ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PersonDecision:
+    """What a person decided for a name sent to review: the catalogue code, or None ("not in the catalogue")."""
+
+    code: str | None
+
+
+class ReviewMemory(Protocol):
+    """Where people's decisions on review items are kept, keyed by :func:`normalise_name` of the item name.
+
+    ``session`` is the caller's database session (a DB-backed store needs it; in-memory ones ignore it).
+    """
+
+    def remember(self, session: Any, name: str, code: str | None) -> None: ...
+
+    def recall(self, session: Any, name: str) -> PersonDecision | None: ...
+
+
+class DictReviewMemory:
+    """In-memory :class:`ReviewMemory` (tests, one-off CLI runs)."""
+
+    def __init__(self) -> None:
+        self._decisions: dict[str, PersonDecision] = {}
+
+    def remember(self, session: Any, name: str, code: str | None) -> None:
+        self._decisions[normalise_name(name)] = PersonDecision(code)
+
+    def recall(self, session: Any, name: str) -> PersonDecision | None:
+        return self._decisions.get(normalise_name(name))
+
+    def __len__(self) -> int:
+        return len(self._decisions)
+
+
+# --- matching ------------------------------------------------------------------------------------------
+
+
+class Candidate(NamedTuple):
+    code: str | None
+    name: str
+    field_key: str | None = None
+
+
+class Alternative(NamedTuple):
+    code: str | None
+    name: str
+    score: float
+
+
+@dataclass
+class MatchResult:
+    verdict: Verdict
+    code: str | None = None
+    name: str | None = None
+    score: float = 0.0
+    alternatives: list[Alternative] = field(default_factory=list)
+    reason: str = ""
+
+
+@dataclass
+class _Block:
+    keys: list[str]
+    idx: list[int]
+
+
+def candidates_from_catalogue(session: Any, *, include_abolished: bool = True) -> list[Candidate]:
+    """The province catalogue (``procedures``) as match candidates."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import selectinload
+
+    from tthc.db.models import Procedure
+
+    stmt = select(Procedure).options(selectinload(Procedure.field)).order_by(Procedure.id)
+    if not include_abolished:
+        stmt = stmt.where(Procedure.status == "active")
+    return [Candidate(p.code, p.name, p.field.key if p.field else None) for p in session.scalars(stmt)]
+
+
+class Matcher:
+    """Matches names (and codes) to a fixed list of candidates; build once, match many times."""
+
+    def __init__(self, candidates: Sequence[Candidate], *, memory: ReviewMemory | None = None,
+                 session: Any = None, auto: float = AUTO, margin: float = MARGIN, review: float = REVIEW,
+                 scorer: Any = SCORER) -> None:
+        self.candidates = [c if isinstance(c, Candidate) else Candidate(*c) for c in candidates]
+        self.memory, self.session = memory, session
+        self.auto, self.margin, self.review, self.scorer = auto, margin, review, scorer
+        self.keys = [normalise_name(c.name) for c in self.candidates]
+        self.by_code: dict[str, int] = {}
+        self.by_key: dict[str, list[int]] = defaultdict(list)
+        self.by_unaccented: dict[str, list[int]] = defaultdict(list)
+        self.by_stem: dict[str, list[tuple[int, str | None]]] = defaultdict(list)
+        fields: dict[str | None, list[int]] = defaultdict(list)
+        for i, (cand, key) in enumerate(zip(self.candidates, self.keys, strict=True)):
+            if cand.code:
+                self.by_code.setdefault(cand.code.strip(), i)
+            self.by_key[key].append(i)
+            self.by_unaccented[_unaccented(key)].append(i)
+            stem, level = _split_level(key)
+            self.by_stem[stem].append((i, level))
+            fields[cand.field_key].append(i)
+        unfielded = fields.get(None, [])
+        # a field's block also holds the candidates whose field is unknown
+        self.blocks = {f: _Block([self.keys[i] for i in ids + unfielded], ids + unfielded)
+                       for f, ids in fields.items() if f is not None}
+        self.vocabulary = frozenset(w for k in self.keys for w in k.split())
+        self.global_block = _Block(self.keys, list(range(len(self.keys))))
+
+    # -- helpers
+    def _result(self, verdict: Verdict, i: int | None, score: float, alts: list[Alternative],
+                reason: str) -> MatchResult:
+        cand = self.candidates[i] if i is not None else None
+        return MatchResult(verdict, cand.code if cand else None, cand.name if cand else None, round(score, 1),
+                           alts, reason)
+
+    def _alts(self, scored: list[tuple[int, float]], skip: int | None = None) -> list[Alternative]:
+        out = [Alternative(self.candidates[i].code, self.candidates[i].name, round(s, 1))
+               for i, s in scored if i != skip]
+        return out[:ALTERNATIVES]
+
+    def _in_field(self, i: int, field_key: str | None) -> bool:
+        return field_key is None or field_key not in self.blocks or self.candidates[i].field_key in (None, field_key)
+
+    def _block_for(self, field_key: str | None) -> _Block:
+        return self.blocks.get(field_key, self.global_block) if field_key else self.global_block
+
+    def _extract(self, key: str, block: _Block) -> list[tuple[int, float]]:
+        hits = process.extract(key, block.keys, scorer=self.scorer, processor=None, limit=ALTERNATIVES + 1,
+                               score_cutoff=min(self.review, 50.0))
+        return [(block.idx[j], float(s)) for _, s, j in hits]
+
+    # -- the rules
+    def match(self, name: str, code: str | None = None, field_key: str | None = None) -> MatchResult:
+        key = normalise_name(name)
+        return self._match_key(name, key, code, field_key, None)
+
+    def _match_key(self, name: str, key: str, code: str | None, field_key: str | None,
+                   scored: list[tuple[int, float]] | None) -> MatchResult:
+        pre = self._decided_or_code(name, code)
+        if pre is not None:
+            return pre
+        res = self._exact(key, field_key) or self._fuzzy(key, field_key, scored)
+        return self._cap(res, code)
+
+    def _decided_or_code(self, name: str, code: str | None) -> MatchResult | None:
+        if self.memory is not None:
+            decided = self.memory.recall(self.session, name)
+            if decided is not None:
+                if decided.code is None:
+                    return MatchResult("not_found", score=100.0, reason="decided by a person: not in the catalogue")
+                i = self.by_code.get(decided.code)
+                if i is not None:
+                    return self._result("matched", i, 100.0, [], "decided by a person")
+        code = (code or "").strip()
+        if code and code in self.by_code:
+            return self._result("matched", self.by_code[code], 100.0, [], "code found in the catalogue")
+        return None
+
+    @staticmethod
+    def _cap(res: MatchResult, code: str | None) -> MatchResult:
+        """An item whose code is unknown is never auto-matched to another procedure."""
+        code = (code or "").strip()
+        if code and res.verdict == "matched":
+            res.verdict = "review"
+            res.reason = f"code {code} is not in the catalogue; the name resembles {res.code or 'a procedure without code'}"
+        elif code:
+            res.reason = f"code {code} is not in the catalogue; {res.reason}"
+        return res
+
+    def _exact(self, key: str, field_key: str | None) -> MatchResult | None:
+        if not key:
+            return MatchResult("not_found", reason="empty name")
+        exact = self.by_key.get(key) or self.by_unaccented.get(_unaccented(key)) or []
+        if exact:
+            inside = [i for i in exact if self._in_field(i, field_key)]
+            if len(exact) == 1 and inside:
+                return self._result("matched", exact[0], 100.0, [], "same name")
+            others = [(i, 100.0) for i in exact]
+            if len(inside) == 1 and field_key is not None:
+                return self._result("matched", inside[0], 100.0, self._alts(others, inside[0]),
+                                    "same name, the only one in the item's field")
+            first = (inside or exact)[0]
+            reason = "same name in another field" if not inside else "the catalogue holds this name more than once"
+            return self._result("review", first, 100.0, self._alts(others, first), reason)
+        stem, level = _split_level(key)
+        group = self.by_stem.get(stem, [])
+        if group and level:
+            fits = [i for i, lv in group if lv == level]
+            if not fits and len(group) == 1 and group[0][1] is None:
+                fits = [group[0][0]]
+            if len(fits) == 1 and self._in_field(fits[0], field_key):
+                alts = self._alts([(i, 100.0) for i, _ in group], fits[0])
+                return self._result("matched", fits[0], 100.0, alts, "same name, level worded differently")
+        return None
+
+    def _fuzzy(self, key: str, field_key: str | None, scored: list[tuple[int, float]] | None) -> MatchResult:
+        if scored is None:
+            block = self._block_for(field_key)
+            scored = self._extract(key, block)
+            if (not scored or scored[0][1] < self.review) and block is not self.global_block:
+                scored = self._extract(key, self.global_block)
+        if not scored or scored[0][1] < self.review:
+            return MatchResult("not_found", score=round(scored[0][1], 1) if scored else 0.0,
+                               alternatives=self._alts(scored), reason="no catalogue name is close enough")
+        best, best_score = scored[0]
+        second = scored[1][1] if len(scored) > 1 else 0.0
+        alts = self._alts(scored, best)
+        if not self._in_field(best, field_key):
+            return self._result("review", best, best_score, alts, "closest name is in another field")
+        if best_score >= self.auto and best_score - second >= self.margin:
+            if words_differ_only_by_typos(key, self.keys[best], self.vocabulary):
+                return self._result("matched", best, best_score, alts, "same words but for a typo")
+            return self._result("review", best, best_score, alts, "similar name but different words")
+        why = "another name is almost as close" if best_score >= self.auto else "similar but not the same name"
+        return self._result("review", best, best_score, alts, why)
+
+    # -- many at once
+    def match_many(self, items: Iterable[tuple[str, str | None, str | None]], *, workers: int = 1) -> list[MatchResult]:
+        """Match ``(name, code, field_key)`` items; fuzzy scoring is batched per field block with
+        :func:`rapidfuzz.process.cdist` (``workers=-1`` uses every core). Same results as :meth:`match`."""
+        import numpy as np
+
+        items = list(items)
+        keys = [normalise_name(n) for n, _, _ in items]
+        results: list[MatchResult | None] = [None] * len(items)
+        pending: dict[int, list[int]] = defaultdict(list)  # id(block) -> item indexes needing fuzzy scores
+        blocks: dict[int, _Block] = {}
+        for n, ((name, code, fkey), key) in enumerate(zip(items, keys, strict=True)):
+            quick = self._quick(name, key, code, fkey)
+            if quick is not None:
+                results[n] = quick
+                continue
+            block = self._block_for(fkey)
+            blocks[id(block)] = block
+            pending[id(block)].append(n)
+        cutoff = min(self.review, 50.0)
+        retry: list[int] = []
+        for bid, rows in pending.items():
+            block = blocks[bid]
+            top = self._top_scores(np, [keys[n] for n in rows], block, cutoff, workers)
+            for n, scored in zip(rows, top, strict=True):
+                if (not scored or scored[0][1] < self.review) and block is not self.global_block:
+                    retry.append(n)
+                    continue
+                name, code, fkey = items[n]
+                results[n] = self._match_key(name, keys[n], code, fkey, scored)
+        if retry:
+            top = self._top_scores(np, [keys[n] for n in retry], self.global_block, cutoff, workers)
+            for n, scored in zip(retry, top, strict=True):
+                name, code, fkey = items[n]
+                results[n] = self._match_key(name, keys[n], code, fkey, scored)
+        return results  # type: ignore[return-value]
+
+    def _quick(self, name: str, key: str, code: str | None, field_key: str | None) -> MatchResult | None:
+        """The result when no fuzzy scoring is needed, else None."""
+        pre = self._decided_or_code(name, code)
+        if pre is not None:
+            return pre
+        res = self._exact(key, field_key)
+        return self._cap(res, code) if res is not None else None
+
+    def _top_scores(self, np: Any, queries: list[str], block: _Block, cutoff: float,
+                    workers: int) -> list[list[tuple[int, float]]]:
+        out: list[list[tuple[int, float]]] = []
+        k = min(ALTERNATIVES + 1, len(block.keys))
+        if k == 0:
+            return [[] for _ in queries]
+        for start in range(0, len(queries), _CHUNK):
+            chunk = queries[start:start + _CHUNK]
+            m = process.cdist(chunk, block.keys, scorer=self.scorer, processor=None, score_cutoff=cutoff,
+                              dtype=np.float64, workers=workers)
+            part = np.argpartition(-m, k - 1, axis=1)[:, :k] if k < m.shape[1] else np.tile(np.arange(m.shape[1]), (len(chunk), 1))
+            for r in range(len(chunk)):
+                cols = sorted(part[r], key=lambda c, r=r: (-m[r, c], c))
+                out.append([(block.idx[c], float(m[r, c])) for c in cols if m[r, c] > 0])
+        return out

@@ -14,7 +14,7 @@ from tthc.cli import build_parser, main
 VENV_BIN = Path(__file__).resolve().parents[1] / ".venv" / "bin"
 DATA = Path(__file__).resolve().parents[1] / "plugins" / "tthc" / "sandbox" / "data"
 DEMO_CSV = DATA / "province_catalogue.csv"
-SUBCOMMANDS = ["db", "seed", "catalogue", "sandbox", "deadline", "summary", "demo"]
+SUBCOMMANDS = ["db", "seed", "catalogue", "sandbox", "deadline", "summary", "search", "demo"]
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from tthc.cli import build_parser, main
 VENV_BIN = Path(__file__).resolve().parents[1] / ".venv" / "bin"
 DATA = Path(__file__).resolve().parents[1] / "plugins" / "tthc" / "sandbox" / "data"
 DEMO_CSV = DATA / "province_catalogue.csv"
-SUBCOMMANDS = ["db", "seed", "catalogue", "sandbox", "deadline", "summary", "search", "demo"]
+SUBCOMMANDS = ["db", "seed", "catalogue", "sandbox", "deadline", "summary", "search", "match", "demo"]
 
 
 @pytest.fixture
@@ -154,3 +154,23 @@ def test_console_script_help() -> None:
     assert set(SUBCOMMANDS) <= listed_in_usage
     listed = {line.split()[0] for line in proc.stdout.splitlines() if line.startswith("    ") and line.split()}
     assert set(SUBCOMMANDS) <= listed
+
+
+def test_match_prints_verdicts_for_a_pasted_annex(ready, tmp_path, capsys) -> None:
+    assert main(["catalogue", "import", str(DEMO_CSV)]) == 0
+    import csv
+
+    with open(DEMO_CSV, encoding="utf-8") as fh:
+        first = next(csv.DictReader(fh))
+    pasted = tmp_path / "annex.csv"
+    with open(pasted, "w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerows([["name", "code"], [first["Tên thủ tục hành chính"].upper(), ""],
+                          ["Thủ tục hoàn toàn không tồn tại", ""]])
+    capsys.readouterr()
+    assert main(["match", str(pasted)]) == 0
+    out = capsys.readouterr().out
+    assert first["Mã TTHC"] in out and "khớp" in out and "không có trong danh mục" in out
+    bad = tmp_path / "bad.csv"
+    bad.write_text("ten,ma\nx,y\n", encoding="utf-8")
+    assert main(["match", str(bad)]) == 2

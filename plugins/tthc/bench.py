@@ -89,12 +89,25 @@ def bench_ingest() -> None:
     _ingest_runs(500, ("ingest_backfill", "ingest_backfill_second_run"))
 
 
+def bench_match() -> None:
+    from tthc.compare.match_eval import bench_match_national, default_reference_dir, evaluate
+
+    reference = default_reference_dir()
+    if not reference.exists():
+        emit(bench="match_quality", skipped=f"no reference material at {reference}")
+        return
+    quality = evaluate(reference)
+    emit(bench="match_quality", **{k: v for k, v in quality.items() if isinstance(v, (int, float, str))})
+    emit(bench="compare_national", **bench_match_national(reference))
+
+
 def main() -> None:
     import os
 
     os.environ.setdefault("TTHC_MIN_REQUEST_INTERVAL", "0")  # the sandbox is local
     bench_dag_parse()
     bench_ingest()
+    bench_match()
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@
     tthc deadline --effective DATE     compute the province's announcement deadline
     tthc summary --as-of DATE          print what the pipeline holds (decisions, flags, postings, mail)
     tthc search TEXT                   find decisions whose attached files mention TEXT
+    tthc match FILE.csv                match pasted annex names (columns name, code) to the catalogue
     tthc demo                          run the four DAGs end to end on the embedded default
 """
 
@@ -109,6 +110,22 @@ def cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_match(args: argparse.Namespace) -> int:
+    from tthc.compare.match_cli import format_rows, run_match_file
+    from tthc.compare.matching import candidates_from_catalogue
+    from tthc.db.session import session_scope
+
+    with session_scope() as session:
+        candidates = candidates_from_catalogue(session)
+    try:
+        rows = run_match_file(args.file, candidates)
+    except ValueError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    print(format_rows(rows))
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from tthc.demo import run_demo
 
@@ -160,6 +177,10 @@ def build_parser() -> argparse.ArgumentParser:
     se.add_argument("text")
     se.add_argument("--limit", type=int, default=20)
     se.set_defaults(func=cmd_search)
+
+    ma = sub.add_parser("match", help="match procedure names of a CSV (name, code) to the catalogue")
+    ma.add_argument("file")
+    ma.set_defaults(func=cmd_match)
 
     demo = sub.add_parser("demo", help="run the four DAGs end to end on the embedded default")
     demo.add_argument("--as-of", type=_date, default=date(2026, 11, 26),

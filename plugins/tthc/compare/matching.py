@@ -9,14 +9,20 @@ Order of the rules in :meth:`Matcher.match`:
 4. the normalised name equal to exactly one candidate's (or, failing that, equal once accents are dropped)
    → ``matched``; equal to several → ``review`` (the catalogue holds the same name twice);
 5. the name ending with a level ("(cấp tỉnh)") that the catalogue name lacks, or words it differently
-   ("thực hiện tại cấp tỉnh") → ``matched`` when exactly one candidate fits that level;
+   ("thực hiện tại cấp tỉnh") → ``matched`` when exactly one candidate fits that level; the name without
+   a level while the catalogue names it at several levels → ``review``;
 6. fuzzy: :data:`SCORER` over the item's field block (all candidates when the field is unknown or the
-   block has nothing close) → ``matched`` only if the best score ≥ :data:`AUTO` and it leads the
-   second best by ≥ :data:`MARGIN`; else ``review`` if ≥ :data:`REVIEW`; else ``not_found``.
+   block has nothing close) → ``matched`` only if the best score ≥ :data:`AUTO`, it leads the second
+   best by ≥ :data:`MARGIN` *and* the two names have the same words but for one mistyped word
+   (:func:`words_differ_only_by_typos`); else ``review`` if ≥ :data:`REVIEW`; else ``not_found``.
    A best candidate from outside the item's field is at most ``review``.
 
-The thresholds were chosen with :func:`tthc.compare.match_eval.evaluate` on variants of real procedure
-names, so that precision on auto-matches is 1.00 (see that module).
+Scores alone cannot be trusted for auto-matching: on the real national list "Cấp lại thẻ kiểm định viên …"
+scores 96.4 (token_sort_ratio) against "Cấp thẻ kiểm định viên …", a different procedure; without the
+word check an early run of the evaluation (token_sort_ratio, 95/3) made 703 wrong auto-matches of 4,043.
+With it, every (scorer, AUTO 88–96, MARGIN 0–3) setting had precision 1.00; ``fuzz.ratio`` had the best recall (word order in procedure
+names is fixed, and token sorting moves a mistyped word). The thresholds were chosen with
+:func:`tthc.compare.match_eval.evaluate` on variants of real procedure names (see that module).
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Literal, NamedTuple, Protocol
 
 from rapidfuzz import fuzz, process
@@ -37,12 +44,12 @@ AUTO = 95.0
 MARGIN = 3.0
 REVIEW = 80.0
 ALTERNATIVES = 3
-SCORER = fuzz.token_sort_ratio
+SCORER = fuzz.ratio  # chosen by match_eval.sweep over ratio / token_sort_ratio / WRatio
 _CHUNK = 2048  # rows of a cdist block at once (bounds memory: CHUNK × block size float32)
 
 Verdict = Literal["matched", "review", "not_found"]
 
-_PAREN_CODE = re.compile(r"\s*[(\[]\s*(?:mã(?:\s+(?:số|tthc|thủ tục))?\s*:?\s*)?\d\s*\.\s*\d{6}\s*[)\]]\s*$",
+_PAREN_CODE = re.compile(r"\s*[(\[]\s*(?:mã(?:\s+(?:số|tthc|thủ tục))?\s*:?\s*)?\d\s*\.\s*\d{6}\s*[)\]]",
                          re.IGNORECASE)
 _TRAILING_CODE = re.compile(r"\s*[-–:]\s*(?:mã(?:\s+(?:số|tthc))?\s*:?\s*)?\d\.\d{6}\s*$", re.IGNORECASE)
 _LEADING_CODE = re.compile(r"^\s*(?:mã(?:\s+(?:số|tthc))?\s*:?\s*)?\d\.\d{6}\s*[-–.:)]\s*", re.IGNORECASE)
@@ -58,10 +65,11 @@ _WORD_ABBREVIATIONS = {
 }
 _WORD_RE = re.compile(r"\b(" + "|".join(_WORD_ABBREVIATIONS) + r")\b")
 _WS = re.compile(r"\s+")
-_LEVEL_SUFFIX = re.compile(
-    r"\s+(?:(?:thực hiện|áp dụng)\s+)?(?:(?:tại|ở)\s+)?cấp\s+(tỉnh|xã|huyện|trung ương|bộ)$")
+_LEVEL_SUFFIX = re.compile(r"\s+cấp\s+(tỉnh|xã|huyện|trung ương|bộ)$")
+_LEVEL_LEAD = (re.compile(r"\s+(?:tại|ở)$"), re.compile(r"\s+(?:thực hiện|áp dụng)$"))
 
 
+@lru_cache(maxsize=65536)
 def normalise_name(name: str | None) -> str:
     """The comparison key of a procedure name: :func:`tthc.text.match_key` plus common abbreviations
     expanded, codes in brackets ("( 1.001498 )") dropped, a leading "Thủ tục" dropped, spaces collapsed."""
@@ -77,9 +85,17 @@ def normalise_name(name: str | None) -> str:
     return t
 
 
+def _strip_marks(ch: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFD", ch) if not unicodedata.combining(c))
+
+
+_UNACCENT = str.maketrans({chr(c): _strip_marks(chr(c)) for c in range(0xC0, 0x1F00)
+                           if _strip_marks(chr(c)) != chr(c)} | {"đ": "d", "Đ": "D"})
+
+
 def _unaccented(key: str) -> str:
-    t = unicodedata.normalize("NFD", key.replace("đ", "d"))
-    return "".join(c for c in t if not unicodedata.combining(c))
+    """``key`` without diacritics (NFC input; đ → d)."""
+    return key.translate(_UNACCENT)
 
 
 def words_differ_only_by_typos(a: str, b: str, vocabulary: set[str] | frozenset[str] = frozenset(),
@@ -103,11 +119,19 @@ def words_differ_only_by_typos(a: str, b: str, vocabulary: set[str] | frozenset[
     return True
 
 
-def _split_level(key: str) -> tuple[str, str | None]:
+def _level_stems(key: str) -> list[tuple[str, str]]:
+    """A key ending with a level ("… thực hiện tại cấp tỉnh") as (stem, level) pairs, shortest cut first:
+    "… thực hiện tại", "… thực hiện", "…" — the words before "cấp" may belong to the name itself."""
     m = _LEVEL_SUFFIX.search(key)
     if not m or m.start() == 0:
-        return key, None
-    return key[:m.start()], m.group(1)
+        return []
+    stem, level = key[:m.start()], m.group(1)
+    out = [(stem, level)]
+    for rx in _LEVEL_LEAD:
+        stem = rx.sub("", stem)
+        if stem and stem != out[-1][0]:
+            out.append((stem, level))
+    return out
 
 
 # --- people's decisions ------------------------------------------------------------------------------
@@ -204,15 +228,15 @@ class Matcher:
         self.by_code: dict[str, int] = {}
         self.by_key: dict[str, list[int]] = defaultdict(list)
         self.by_unaccented: dict[str, list[int]] = defaultdict(list)
-        self.by_stem: dict[str, list[tuple[int, str | None]]] = defaultdict(list)
+        self.by_stem: dict[str, dict[int, str | None]] = defaultdict(dict)
         fields: dict[str | None, list[int]] = defaultdict(list)
         for i, (cand, key) in enumerate(zip(self.candidates, self.keys, strict=True)):
             if cand.code:
                 self.by_code.setdefault(cand.code.strip(), i)
             self.by_key[key].append(i)
             self.by_unaccented[_unaccented(key)].append(i)
-            stem, level = _split_level(key)
-            self.by_stem[stem].append((i, level))
+            for stem, level in _level_stems(key) or [(key, None)]:
+                self.by_stem[stem].setdefault(i, level)
             fields[cand.field_key].append(i)
         unfielded = fields.get(None, [])
         # a field's block also holds the candidates whose field is unknown
@@ -297,15 +321,22 @@ class Matcher:
             first = (inside or exact)[0]
             reason = "same name in another field" if not inside else "the catalogue holds this name more than once"
             return self._result("review", first, 100.0, self._alts(others, first), reason)
-        stem, level = _split_level(key)
-        group = self.by_stem.get(stem, [])
-        if group and level:
-            fits = [i for i, lv in group if lv == level]
-            if not fits and len(group) == 1 and group[0][1] is None:
-                fits = [group[0][0]]
+        for stem, level in _level_stems(key):
+            group = self.by_stem.get(stem)
+            if not group:
+                continue
+            fits = [i for i, lv in group.items() if lv == level]
+            if not fits and len(group) == 1 and None in group.values():
+                fits = list(group)
             if len(fits) == 1 and self._in_field(fits[0], field_key):
-                alts = self._alts([(i, 100.0) for i, _ in group], fits[0])
+                alts = self._alts([(i, 100.0) for i in group], fits[0])
                 return self._result("matched", fits[0], 100.0, alts, "same name, level worded differently")
+            break  # several procedures share the name at different levels: leave it to the scores
+        if not _level_stems(key) and (group := self.by_stem.get(key)):
+            # "Cấp lại thẻ căn cước" against "… (thực hiện tại cấp tỉnh)" / "… (cấp trung ương)": which level?
+            ids = [i for i in group if self._in_field(i, field_key)] or list(group)
+            return self._result("review", ids[0], 100.0, self._alts([(i, 100.0) for i in group], ids[0]),
+                                "same name but the catalogue names the level")
         return None
 
     def _fuzzy(self, key: str, field_key: str | None, scored: list[tuple[int, float]] | None) -> MatchResult:
@@ -336,14 +367,19 @@ class Matcher:
         import numpy as np
 
         items = list(items)
-        keys = [normalise_name(n) for n, _, _ in items]
+        keys: list[str] = [""] * len(items)
         results: list[MatchResult | None] = [None] * len(items)
         pending: dict[int, list[int]] = defaultdict(list)  # id(block) -> item indexes needing fuzzy scores
         blocks: dict[int, _Block] = {}
-        for n, ((name, code, fkey), key) in enumerate(zip(items, keys, strict=True)):
-            quick = self._quick(name, key, code, fkey)
-            if quick is not None:
-                results[n] = quick
+        for n, (name, code, fkey) in enumerate(items):
+            pre = self._decided_or_code(name, code)
+            if pre is not None:
+                results[n] = pre
+                continue
+            keys[n] = key = normalise_name(name)
+            res = self._exact(key, fkey)
+            if res is not None:
+                results[n] = self._cap(res, code)
                 continue
             block = self._block_for(fkey)
             blocks[id(block)] = block
@@ -365,14 +401,6 @@ class Matcher:
                 name, code, fkey = items[n]
                 results[n] = self._match_key(name, keys[n], code, fkey, scored)
         return results  # type: ignore[return-value]
-
-    def _quick(self, name: str, key: str, code: str | None, field_key: str | None) -> MatchResult | None:
-        """The result when no fuzzy scoring is needed, else None."""
-        pre = self._decided_or_code(name, code)
-        if pre is not None:
-            return pre
-        res = self._exact(key, field_key)
-        return self._cap(res, code) if res is not None else None
 
     def _top_scores(self, np: Any, queries: list[str], block: _Block, cutoff: float,
                     workers: int) -> list[list[tuple[int, float]]]:

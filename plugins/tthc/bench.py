@@ -98,7 +98,9 @@ def bench_match() -> None:
         return
     quality = evaluate(reference)
     emit(bench="match_quality", **{k: v for k, v in quality.items() if isinstance(v, (int, float, str))})
-    emit(bench="compare_national", **bench_match_national(reference))
+    national = bench_match_national(reference)
+    national.pop("bench", None)
+    emit(bench="compare_national", **national)
 
 
 def main() -> None:

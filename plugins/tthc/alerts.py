@@ -13,6 +13,23 @@ from airflow.sdk import BaseNotifier
 log = logging.getLogger(__name__)
 
 
+def send_ops_mail(*, kind: str, key: str, subject: str, text: str) -> None:
+    """One ops email (HTML + plain text) to the IT list, at most once per (kind, key) by the mail ledger."""
+    from tthc.config import get_endpoint, load_department
+    from tthc.db.session import session_scope
+    from tthc.reports.mail import OutgoingMail, YagmailMailer, send_once
+
+    dept = load_department()
+    if not dept.ops_recipients:
+        return
+    mail = OutgoingMail(
+        kind=kind, period_key=key, sender=dept.sender, recipients=tuple(dept.ops_recipients),
+        subject=subject, html="<pre>" + text.replace("&", "&amp;").replace("<", "&lt;") + "</pre>", text=text,
+    )
+    with session_scope() as session:
+        send_once(session, YagmailMailer.from_endpoint(get_endpoint("tthc_smtp")), mail)
+
+
 class OpsMailNotifier(BaseNotifier):
     """Mail the department's IT team once per failed task instance (ledger kind ``ops``)."""
 
@@ -25,30 +42,17 @@ class OpsMailNotifier(BaseNotifier):
             log.exception("could not send the ops alert")
 
     def _send(self, context) -> None:
-        from tthc.config import get_endpoint, load_department
-        from tthc.db.session import session_scope
-        from tthc.reports.mail import OutgoingMail, YagmailMailer, send_once
-
-        dept = load_department()
-        if not dept.ops_recipients:
-            return
         ti = context["ti"]
         dag_id, run_id, task_id = ti.dag_id, ti.run_id, ti.task_id
         exc = context.get("exception")
-        key = hashlib.sha256(f"{dag_id}|{run_id}|{task_id}".encode()).hexdigest()[:32]
         text = (
             f"Tác vụ {task_id} của DAG {dag_id} (lượt chạy {run_id}) bị lỗi sau các lần thử lại.\n"
             f"Lỗi: {type(exc).__name__ if exc else 'không rõ'}: {exc}\n\n"
             "Dữ liệu đã lưu trước đó được giữ nguyên; lượt chạy sau sẽ tiếp tục từ mốc đã lưu.\n"
             "Xem nhật ký tác vụ trong giao diện Airflow để biết chi tiết."
         )
-        mail = OutgoingMail(
-            kind="ops", period_key=key, sender=dept.sender, recipients=tuple(dept.ops_recipients),
-            subject=f"[KSTTHC][Cảnh báo vận hành] {dag_id}.{task_id} thất bại",
-            html="<pre>" + text.replace("&", "&amp;").replace("<", "&lt;") + "</pre>", text=text,
-        )
-        with session_scope() as session:
-            send_once(session, YagmailMailer.from_endpoint(get_endpoint("tthc_smtp")), mail)
+        send_ops_mail(kind="ops", key=hashlib.sha256(f"{dag_id}|{run_id}|{task_id}".encode()).hexdigest()[:32],
+                      subject=f"[KSTTHC][Cảnh báo vận hành] {dag_id}.{task_id} thất bại", text=text)
 
 
 class SourceFailureNotifier(BaseNotifier):
@@ -68,10 +72,9 @@ class SourceFailureNotifier(BaseNotifier):
             log.exception("could not record the source failure of %s", self.source)
 
     def _record(self, context) -> None:
-        from tthc.config import get_endpoint, load_department
+        from tthc.config import load_department
         from tthc.db.session import session_scope
         from tthc.health import alert_key, record_failure
-        from tthc.reports.mail import OutgoingMail, YagmailMailer, send_once
         from tthc.reports.render import vn_date
         from tthc.window import window_from_context
 
@@ -82,7 +85,7 @@ class SourceFailureNotifier(BaseNotifier):
         with session_scope() as session:
             row = record_failure(session, self.source, as_of, error)
             count, key, since = row.consecutive_failures, alert_key(row), row.first_failure_for
-        if count < dept.source_failure_threshold or not dept.ops_recipients:
+        if count < dept.source_failure_threshold:
             return
         # one alert per streak: the ledger key is (source, first failed date); a mail that could not be
         # sent on the night the threshold was reached goes out on a later night, never twice
@@ -93,10 +96,5 @@ class SourceFailureNotifier(BaseNotifier):
             "tự lấy bù phần còn thiếu. Cảnh báo này chỉ gửi một lần cho mỗi đợt lỗi.\n"
             "Nếu lỗi là LayoutChangedError: trang nguồn đã đổi bố cục, cần cập nhật cấu hình bộ chọn (selector)."
         )
-        mail = OutgoingMail(
-            kind="source_down", period_key=key, sender=dept.sender, recipients=tuple(dept.ops_recipients),
-            subject=f"[KSTTHC][Cảnh báo vận hành] Nguồn {self.source} lỗi {count} lượt liên tiếp",
-            html="<pre>" + text.replace("&", "&amp;").replace("<", "&lt;") + "</pre>", text=text,
-        )
-        with session_scope() as session:
-            send_once(session, YagmailMailer.from_endpoint(get_endpoint("tthc_smtp")), mail)
+        send_ops_mail(kind="source_down", key=key, text=text,
+                      subject=f"[KSTTHC][Cảnh báo vận hành] Nguồn {self.source} lỗi {count} lượt liên tiếp")

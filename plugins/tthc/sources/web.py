@@ -234,6 +234,21 @@ class SnapshotRecorder:
         return snap
 
 
+def fetch(session: requests.Session, method: str, url: str, *, what: str, recorder: SnapshotRecorder | None = None,
+          recorded_request: str | None = None, timeout=DEFAULT_TIMEOUT, **kwargs) -> requests.Response:
+    """One request of a source: a network error or a non-200 answer raises :class:`SourceError` naming
+    ``what``; a good answer is recorded as a snapshot."""
+    try:
+        response = session.request(method, url, timeout=timeout, **kwargs)
+    except requests.RequestException as exc:
+        raise SourceError(f"{what}: {exc}") from exc
+    if response.status_code != 200:
+        raise SourceError(f"{what}: HTTP {response.status_code}")
+    if recorder is not None:
+        recorder.record(url, recorded_request, response)
+    return response
+
+
 def request_key(method: str, url: str, body: str | None) -> str:
     """A stable key of one HTTP request (method, URL as sent, body as sent)."""
     return hashlib.sha256(f"{method.upper()}\n{url}\n{body or ''}".encode()).hexdigest()

@@ -15,7 +15,7 @@ from tthc.sources.html_listing.helpers import (
     parse_detail,
     parse_listing,
 )
-from tthc.sources.web import DEFAULT_TIMEOUT, SnapshotRecorder, SourceError, make_session
+from tthc.sources.web import DEFAULT_TIMEOUT, SnapshotRecorder, SourceError, fetch, make_session
 
 _META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=", re.IGNORECASE)
 
@@ -60,14 +60,8 @@ class HtmlListingClient:
 
     def get(self, url: str) -> str | bytes:
         self.requests_made += 1
-        try:
-            response = self.session.get(url, timeout=DEFAULT_TIMEOUT)
-        except requests.RequestException as exc:
-            raise SourceError(f"{self.cfg.name} {url}: {exc}") from exc
-        if response.status_code != 200:
-            raise SourceError(f"{self.cfg.name} {url}: HTTP {response.status_code}")
-        if self.recorder is not None:
-            self.recorder.record(url, None, response)
+        response = fetch(self.session, "GET", url, what=f"{self.cfg.name} {url}", recorder=self.recorder,
+                         timeout=DEFAULT_TIMEOUT)
         try:
             return self._decode(response)
         except (LookupError, UnicodeError) as exc:

@@ -22,7 +22,7 @@ from tthc.sources.national_portal.helpers import (
     parse_fields,
     parse_items,
 )
-from tthc.sources.web import DEFAULT_TIMEOUT, SnapshotRecorder, SourceError, make_session
+from tthc.sources.web import DEFAULT_TIMEOUT, SnapshotRecorder, SourceError, fetch, make_session
 
 
 class PortalClient(ABC):
@@ -79,14 +79,8 @@ class HttpPortalClient(PortalClient):
         body = json.dumps({"service": service, "provider": settings.PROVIDER, **params}, ensure_ascii=False)
         url = self.base_url + settings.REST_PATH
         self.requests_made += 1
-        try:
-            response = self.session.post(url, data={"params": body}, timeout=DEFAULT_TIMEOUT)
-        except requests.RequestException as exc:
-            raise SourceError(f"national portal {service}: {exc}") from exc
-        if response.status_code != 200:
-            raise SourceError(f"national portal {service}: HTTP {response.status_code}")
-        if self.recorder is not None:
-            self.recorder.record(url, body, response)
+        response = fetch(self.session, "POST", url, what=f"national portal {service}", recorder=self.recorder,
+                         recorded_request=body, timeout=DEFAULT_TIMEOUT, data={"params": body})
         try:
             return json.loads(response.content.decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -95,12 +89,6 @@ class HttpPortalClient(PortalClient):
     def decision_page(self, dp_id: str) -> PortalDecisionPage:
         url = f"{self.base_url}{settings.DETAIL_PATH}?ma_quyet_dinh={dp_id}"
         self.requests_made += 1
-        try:
-            response = self.session.get(url, timeout=DEFAULT_TIMEOUT)
-        except requests.RequestException as exc:
-            raise SourceError(f"national portal decision page {dp_id}: {exc}") from exc
-        if response.status_code != 200:
-            raise SourceError(f"national portal decision page {dp_id}: HTTP {response.status_code}")
-        if self.recorder is not None:
-            self.recorder.record(url, None, response)
+        response = fetch(self.session, "GET", url, what=f"national portal decision page {dp_id}",
+                         recorder=self.recorder, timeout=DEFAULT_TIMEOUT)
         return parse_detail_page(response.content, url)

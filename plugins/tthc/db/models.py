@@ -28,6 +28,7 @@ CHANGE_TYPES = ("new", "amended", "replaced", "abolished")
 LEVELS = ("cap_tinh", "cap_xa", "cap_trung_uong")
 FLAG_ACTIONS = ("announce_new", "re_announce", "announce_abolition")
 FLAG_STATUSES = ("open", "approved", "announced", "review")
+ANNOUNCEMENT_STATUSES = ("draft", "approved", "rejected")
 
 
 class Base(DeclarativeBase):
@@ -183,8 +184,52 @@ class Flag(Base):
     status: Mapped[str] = mapped_column(String(16), default="open")
     created_for: Mapped[date] = mapped_column(Date)  # the run's date (data interval end)
     announcement_id: Mapped[int | None] = mapped_column(ForeignKey("announcements.id"))
+    # how the item was matched to the catalogue: verdict, score, candidate and alternatives (review queue)
+    match_info: Mapped[dict | None] = mapped_column(JSON)
     decision: Mapped[Decision] = relationship()
     item: Mapped[DecisionItem] = relationship()
+    announcement: Mapped[Announcement | None] = relationship(back_populates="flags")
+    sources: Mapped[list[FlagSource]] = relationship(back_populates="flag", order_by="FlagSource.id",
+                                                     cascade="all, delete-orphan")
+
+
+class FlagSource(Base):
+    """One decision item behind a flag. A later decision touching a procedure whose flag is still waiting
+    adds a source to that flag (merge) instead of a second flag; the flag keeps the earliest deadline.
+    ``role``: ``main`` (the item's own procedure) or ``replaced_old`` (the procedure a replacing item
+    abolishes). One row per (item, role): re-running never adds a source twice."""
+
+    __tablename__ = "flag_sources"
+    __table_args__ = (UniqueConstraint("item_id", "role", name="uq_flag_source_natural"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    flag_id: Mapped[int] = mapped_column(ForeignKey("flags.id"), index=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("decision_items.id"))
+    decision_id: Mapped[int] = mapped_column(ForeignKey("decisions.id"))
+    role: Mapped[str] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(Text)
+    deadline: Mapped[date] = mapped_column(Date)
+    deadline_rule: Mapped[str] = mapped_column(String(64))
+    is_late: Mapped[bool] = mapped_column(default=False)
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | review
+    flag: Mapped[Flag] = relationship(back_populates="sources")
+    decision: Mapped[Decision] = relationship()
+    item: Mapped[DecisionItem] = relationship()
+
+
+class MatchDecision(Base):
+    """A person's decision on a name the matcher sent to review, reused on every later run: the catalogue
+    code it is, or no code ("not in the catalogue"). Keyed by ``matching.normalise_name`` of the name."""
+
+    __tablename__ = "match_decisions"
+    __table_args__ = (UniqueConstraint("name_key", name="uq_match_decision_name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name_key: Mapped[str] = mapped_column(Text)
+    name: Mapped[str] = mapped_column(Text)
+    code: Mapped[str | None] = mapped_column(String(16))
+    decided_by: Mapped[str] = mapped_column(String(128))
+    decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    note: Mapped[str | None] = mapped_column(Text)
 
 
 class Announcement(Base):
@@ -195,7 +240,15 @@ class Announcement(Base):
     batch_key: Mapped[str] = mapped_column(String(64), unique=True)
     so_hieu: Mapped[str | None] = mapped_column(String(64))
     signed_date: Mapped[date | None] = mapped_column(Date)
-    status: Mapped[str] = mapped_column(String(16), default="draft")  # draft | approved | rejected
+    status: Mapped[str] = mapped_column(String(16), default="draft")  # ANNOUNCEMENT_STATUSES
+    created_for: Mapped[date | None] = mapped_column(Date)  # the run that drafted it
+    draft_docx: Mapped[str | None] = mapped_column(Text)  # path of the DOCX draft
+    draft_html: Mapped[str | None] = mapped_column(Text)  # path of the HTML preview
+    title: Mapped[str | None] = mapped_column(Text)
+    decided_by: Mapped[str | None] = mapped_column(String(128))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    note: Mapped[str | None] = mapped_column(Text)  # the reviewer's comment (why rejected)
+    flags: Mapped[list[Flag]] = relationship(back_populates="announcement", order_by="Flag.id")
 
 
 class Posting(Base):

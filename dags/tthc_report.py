@@ -1,7 +1,7 @@
 """
 ### tthc_report — the nightly digest email (bản tin hằng ngày)
 
-Runs when `tthc_sync` updates `tthc://channels/postings`. Renders the Vietnamese digest (HTML + plain
+Runs when `tthc_compare` updates `tthc://catalogue/flags` (it does not wait for the approval). Renders the Vietnamese digest (HTML + plain
 text, `include/templates/digest.*.j2`): decisions received in the window, procedures to announce sorted
 by deadline (late first), items needing review, and what was published. Sent with yagmail through the
 `tthc_smtp` connection, at most once per run date (mail ledger).
@@ -10,13 +10,13 @@ by deadline (late first), items needing review, and what was published. Sent wit
 from __future__ import annotations
 
 from airflow.sdk import dag, task
-from tthc.assets import POSTINGS
+from tthc.assets import FLAGS
 from tthc.dag_defaults import DEFAULT_ARGS, START, TAGS, WINDOW_PARAMS
 
 
 @dag(
     dag_id="tthc_report",
-    schedule=[POSTINGS],
+    schedule=[FLAGS],
     start_date=START,
     catchup=False,
     max_active_runs=1,

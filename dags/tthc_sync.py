@@ -1,25 +1,26 @@
 """
 ### tthc_sync — publish flagged procedures to the department website's CMS, exactly once
 
-Runs when `tthc_compare` updates `tthc://catalogue/flags`. One post per ministry decision listing the
+Runs when `tthc_approve` records an approved draft (`tthc://catalogue/announcements`). Only approved
+procedures are published. One post per ministry decision listing the
 procedures to announce; the postings ledger (channel, object, version, content hash) means unchanged
 content is never re-sent and changed content is updated in place; a stable slug is looked up on the CMS
 before creating, so a crash after a successful POST cannot create a duplicate.
 
 * Connection: `tthc_cms` (password = API token). Pool: `cms`.
-Updates `tthc://channels/postings`, which starts `tthc_report`.
+Updates `tthc://channels/postings` (published items appear in the next nightly digest).
 """
 
 from __future__ import annotations
 
 from airflow.sdk import dag, task
-from tthc.assets import FLAGS, POSTINGS
+from tthc.assets import ANNOUNCEMENTS, POSTINGS
 from tthc.dag_defaults import DEFAULT_ARGS, START, TAGS, WINDOW_PARAMS
 
 
 @dag(
     dag_id="tthc_sync",
-    schedule=[FLAGS],
+    schedule=[ANNOUNCEMENTS],
     start_date=START,
     catchup=False,
     max_active_runs=1,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import subprocess
+from datetime import UTC
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from tthc.cli import build_parser, main
 VENV_BIN = Path(__file__).resolve().parents[1] / ".venv" / "bin"
 DATA = Path(__file__).resolve().parents[1] / "plugins" / "tthc" / "sandbox" / "data"
 DEMO_CSV = DATA / "province_catalogue.csv"
-SUBCOMMANDS = ["db", "seed", "catalogue", "sandbox", "deadline", "summary", "search", "match", "demo"]
+SUBCOMMANDS = ["db", "seed", "catalogue", "sandbox", "deadline", "summary", "search", "match", "review", "demo"]
 
 
 @pytest.fixture
@@ -174,3 +175,39 @@ def test_match_prints_verdicts_for_a_pasted_annex(ready, tmp_path, capsys) -> No
     bad = tmp_path / "bad.csv"
     bad.write_text("ten,ma\nx,y\n", encoding="utf-8")
     assert main(["match", str(bad)]) == 2
+
+
+def test_review_list_and_decide(ready: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from datetime import date, datetime
+
+    from tthc.compare.flags import compare
+    from tthc.config import load_department
+    from tthc.db.models import Flag, MatchDecision
+    from tthc.db.session import session_scope
+    from tthc.ingest import upsert_decision, upsert_item
+
+    assert main(["catalogue", "import", str(DEMO_CSV)]) == 0
+    with session_scope(ready) as s:
+        d, _ = upsert_decision(s, so_hieu="9/QĐ-BKHCN", agency_name="Bộ Khoa học và Công nghệ",
+                               run_time=datetime(2026, 11, 26, tzinfo=UTC), trich_yeu="x",
+                               published_date=date(2026, 11, 20), effective_date=date(2026, 12, 15),
+                               field_keys="chuyen_giao_cong_nghe")
+        upsert_item(s, d, name="Thủ tục hỗ trợ doanh nghiệp, tổ chức thực hiện giải mã công nghệ",
+                    change_type="amended", levels=["cap_tinh"], field_key="chuyen_giao_cong_nghe")
+        compare(s, load_department(), as_of=date(2026, 11, 26))
+        flag_id = s.scalar(select(Flag.id))
+    capsys.readouterr()
+    assert main(["review", "list"]) == 0
+    out = capsys.readouterr().out
+    assert f"[{flag_id}]" in out and "1.001155" in out and "1 mục chờ xem xét" in out
+    assert main(["review", "decide", str(flag_id)]) == 2  # neither --code nor --not-in-catalogue
+    assert main(["review", "decide", str(flag_id), "--code", "9.999999"]) == 2
+    assert "không có trong danh mục" in capsys.readouterr().err
+    assert main(["review", "decide", str(flag_id), "--code", "1.001155", "--by", "chuyenvien"]) == 0
+    assert "1.001155" in capsys.readouterr().out
+    with session_scope(ready) as s:
+        row = s.scalar(select(MatchDecision))
+        assert (row.code, row.decided_by) == ("1.001155", "chuyenvien")
+        compare(s, load_department(), as_of=date(2026, 11, 26))
+    assert main(["review", "list"]) == 0
+    assert "Không có mục nào chờ xem xét" in capsys.readouterr().out

@@ -11,7 +11,7 @@ import pytest
 
 DAGS_DIR = Path(__file__).resolve().parents[1] / "dags"
 DAG_FILES = sorted(DAGS_DIR.glob("*.py"))
-EXPECTED = {"tthc_ingest", "tthc_compare", "tthc_sync", "tthc_report"}
+EXPECTED = {"tthc_ingest", "tthc_compare", "tthc_approve", "tthc_sync", "tthc_report"}
 
 
 @pytest.fixture(scope="module")
@@ -46,16 +46,18 @@ def test_dag_conventions(dagbag):
 
 
 def test_asset_chain(dagbag):
-    """ingest → decisions → compare → flags → sync → postings → report."""
-    from tthc.assets import DECISIONS, FLAGS, POSTINGS
+    """ingest → decisions → compare → flags → approve (and report) → announcements → sync → postings."""
+    from tthc.assets import ANNOUNCEMENTS, DECISIONS, FLAGS, POSTINGS
 
     def outlets(dag_id):
         return {o.uri for t in dagbag.dags[dag_id].tasks for o in t.outlets}
 
     assert DECISIONS.uri in outlets("tthc_ingest")
     assert FLAGS.uri in outlets("tthc_compare")
+    assert ANNOUNCEMENTS.uri in outlets("tthc_approve")
     assert POSTINGS.uri in outlets("tthc_sync")
-    for consumer, asset in (("tthc_compare", DECISIONS), ("tthc_sync", FLAGS), ("tthc_report", POSTINGS)):
+    for consumer, asset in (("tthc_compare", DECISIONS), ("tthc_approve", FLAGS), ("tthc_sync", ANNOUNCEMENTS),
+                            ("tthc_report", FLAGS)):
         condition = dagbag.dags[consumer].timetable.asset_condition
         assert [o.uri for o in condition.objects] == [asset.uri], consumer
 

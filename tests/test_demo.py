@@ -36,6 +36,9 @@ def test_demo_twice_same_end_state_nothing_sent_twice(tmp_path):
     assert f"Decisions ingested: {len(expected)} " in out
     assert "Procedures flagged:" in out and "Hạn công bố" in out
     assert "cms" in out and "Emails: 1 sent" in out
+    # the draft decision was written and (demo only) approved by tthc_approve's auto_approve param
+    assert "Provincial announcement drafts: 1" in out and "Đã phê duyệt" in out and "0/QĐ-DEMO" in out
+    assert len(list((var / "drafts").glob("*.docx"))) == 1
     emls = sorted((var / "outbox").glob("*.eml"))
     assert len(emls) == 1 and str(emls[0]) in out
     posts = json.loads((var / "sandbox" / "cms_posts.json").read_text(encoding="utf-8"))["posts"]

@@ -65,3 +65,28 @@ def test_digest_escapes_html_in_data(seeded, dept):
     mail = digest_mail(build_digest(s, window_start=START, window_end=END, as_of=END.date()), dept)
     assert "<script>" not in mail.html and "&lt;script&gt;" in mail.html
     assert "&lt;b&gt;đậm&lt;/b&gt;" in mail.html
+
+
+def test_digest_shows_review_queue_with_candidate_and_waiting_draft(seeded, dept, tmp_path):
+    from tthc.compare.announce import prepare_draft
+
+    s = seeded
+    d, _ = upsert_decision(s, so_hieu="13/QĐ-BKHCN", agency_name="Bộ Khoa học và Công nghệ", run_time=END,
+                           trich_yeu="Sửa đổi", published_date=date(2026, 11, 25),
+                           effective_date=date(2026, 12, 15), field_keys="chuyen_giao_cong_nghe")
+    # close to catalogue 1.001155 but a word group missing: review, never auto-matched
+    upsert_item(s, d, name="Thủ tục hỗ trợ doanh nghiệp, tổ chức thực hiện giải mã công nghệ", change_type="amended",
+                levels=["cap_tinh"], field_key="chuyen_giao_cong_nghe")
+    upsert_item(s, d, name="Thủ tục còn hạn", change_type="new", code="1.022222", levels=["cap_xa"],
+                field_key="chuyen_giao_cong_nghe")
+    compare(s, dept, as_of=END.date())
+    draft = prepare_draft(s, dept, as_of=END.date(), out_dir=tmp_path)
+    digest = build_digest(s, window_start=START, window_end=END, as_of=END.date())
+    assert len(digest.review) == 1 and [a.id for a in digest.drafts] == [draft.announcement_id]
+    mail = digest_mail(digest, dept)
+    assert mail.subject.endswith("1 cần xem xét, 1 dự thảo chờ phê duyệt")
+    review_id = digest.review[0].id
+    assert f"tthc review decide {review_id} --code 1.001155" in mail.text
+    assert "CHỜ PHÊ DUYỆT (1)" in mail.text and draft.docx in mail.text
+    assert "1.001155 – Thủ tục hỗ trợ doanh nghiệp, tổ chức, cá nhân thực hiện giải mã công nghệ" in mail.html
+    assert "Chờ phê duyệt (1)" in mail.html

@@ -25,8 +25,17 @@ def _posts(sandbox) -> list[dict]:
     return r.json()
 
 
+def _approve(session, dept, tmp_path):
+    """Draft the ready flags and approve the draft, as tthc_approve does after a person's answer."""
+    from tthc.compare.announce import prepare_draft, record_response
+
+    info = prepare_draft(session, dept, as_of=AS_OF, out_dir=tmp_path)
+    record_response(session, info.announcement_id, approved=True, so_hieu="77/QĐ-UBND", signed_date=AS_OF,
+                    decided_by="test", decided_at=RUN, as_of=AS_OF)
+
+
 @pytest.fixture
-def flagged(seeded, dept):
+def flagged(seeded, dept, tmp_path):
     d, _ = upsert_decision(seeded, so_hieu="555/QĐ-BKHCN", agency_name="Bộ Khoa học và Công nghệ", run_time=RUN,
                            trich_yeu="Về việc công bố thủ tục hành chính mới", published_date=date(2026, 11, 20),
                            signed_date=date(2026, 11, 18), effective_date=date(2026, 12, 15),
@@ -34,6 +43,7 @@ def flagged(seeded, dept):
     upsert_item(seeded, d, name="Thủ tục thử nghiệm đồng bộ", change_type="new", code="1.055555",
                 levels=["cap_tinh"], field_key="chuyen_giao_cong_nghe")
     compare(seeded, dept, as_of=AS_OF)
+    _approve(seeded, dept, tmp_path)
     seeded.commit()
     return seeded
 
@@ -88,4 +98,20 @@ def test_review_flags_are_not_published(seeded, dept, sandbox):
     upsert_item(seeded, d, name="Thủ tục chưa rõ cấp", change_type="new", field_key="chuyen_giao_cong_nghe")
     compare(seeded, dept, as_of=AS_OF)
     assert publish(seeded, CmsChannel(sandbox.url, sandbox.cms_token), run_date=AS_OF).created == 0
+    assert _posts(sandbox) == []
+
+
+def test_flags_not_yet_approved_are_not_published(seeded, dept, sandbox, tmp_path):
+    from tthc.compare.announce import prepare_draft
+
+    d, _ = upsert_decision(seeded, so_hieu="557/QĐ-BKHCN", agency_name="Bộ Khoa học và Công nghệ", run_time=RUN,
+                           trich_yeu="x", published_date=date(2026, 11, 20), effective_date=date(2026, 12, 15),
+                           field_keys="chuyen_giao_cong_nghe")
+    upsert_item(seeded, d, name="Thủ tục chờ phê duyệt", change_type="new", code="1.055556", levels=["cap_tinh"],
+                field_key="chuyen_giao_cong_nghe")
+    compare(seeded, dept, as_of=AS_OF)
+    cms = CmsChannel(sandbox.url, sandbox.cms_token)
+    assert publish(seeded, cms, run_date=AS_OF).created == 0  # open: not drafted
+    prepare_draft(seeded, dept, as_of=AS_OF, out_dir=tmp_path)
+    assert publish(seeded, cms, run_date=AS_OF).created == 0  # drafted, waiting for a person
     assert _posts(sandbox) == []

@@ -9,6 +9,8 @@
     tthc summary --as-of DATE          print what the pipeline holds (decisions, flags, postings, mail)
     tthc search TEXT                   find decisions whose attached files mention TEXT
     tthc match FILE.csv                match pasted annex names (columns name, code) to the catalogue
+    tthc review list                   the review queue (names the matcher would not decide alone)
+    tthc review decide ID --code CODE  answer a review item (or --not-in-catalogue); reused for that name
     tthc demo                          run the four DAGs end to end on the embedded default
 """
 
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import date
+from datetime import UTC, date
 from pathlib import Path
 
 from tthc.config import PACKAGE_DIR, var_dir
@@ -126,6 +128,37 @@ def cmd_match(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_review(args: argparse.Namespace) -> int:
+    import getpass
+    from datetime import datetime
+
+    from tthc.compare.review import decide_flag, review_queue
+    from tthc.db.session import session_scope
+
+    with session_scope() as session:
+        if args.action == "list":
+            queue = review_queue(session)
+            for q in queue:
+                near = f"{q.candidate_code} – {q.candidate_name} (điểm {q.score})" if q.candidate_code else "—"
+                print(f"[{q.flag_id}] hạn {q.deadline} · {q.decision} · {q.name}\n      lý do: {q.reason}\n"
+                      f"      gần giống: {near}")
+            print(f"{len(queue)} mục chờ xem xét." if queue else "Không có mục nào chờ xem xét.")
+            return 0
+        if bool(args.code) == bool(args.not_in_catalogue):
+            print("give exactly one of --code CODE or --not-in-catalogue", file=sys.stderr)
+            return 2
+        try:
+            # a person's answer, recorded when given (the one place the wall clock is the right time)
+            row = decide_flag(session, args.flag_id, None if args.not_in_catalogue else args.code,
+                              decided_by=args.by or getpass.getuser(), decided_at=datetime.now(UTC),
+                              note=args.note)
+        except (LookupError, ValueError) as exc:
+            print(str(exc), file=sys.stderr)
+            return 2
+        print(f"Đã ghi: «{row.name}» → {row.code or 'không có trong danh mục'}. Lần so sánh sau sẽ áp dụng.")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from tthc.demo import run_demo
 
@@ -181,6 +214,17 @@ def build_parser() -> argparse.ArgumentParser:
     ma = sub.add_parser("match", help="match procedure names of a CSV (name, code) to the catalogue")
     ma.add_argument("file")
     ma.set_defaults(func=cmd_match)
+
+    rv = sub.add_parser("review", help="the review queue: list it, answer an item")
+    rv_sub = rv.add_subparsers(dest="action", required=True)
+    rv_sub.add_parser("list", help="items waiting for a person")
+    dec = rv_sub.add_parser("decide", help="answer one item: its catalogue code, or not in the catalogue")
+    dec.add_argument("flag_id", type=int, help="the number shown by `tthc review list` and in the digest")
+    dec.add_argument("--code", help="the catalogue code the name is")
+    dec.add_argument("--not-in-catalogue", action="store_true", help="the name is not in the catalogue")
+    dec.add_argument("--by", help="who decides (default: the login name)")
+    dec.add_argument("--note", help="a comment kept with the answer")
+    rv.set_defaults(func=cmd_review)
 
     demo = sub.add_parser("demo", help="run the four DAGs end to end on the embedded default")
     demo.add_argument("--as-of", type=_date, default=date(2026, 11, 26),

@@ -120,3 +120,55 @@ def send_digest(window: RunWindow) -> dict[str, Any]:
         outcome = send_once(session, mailer, mail)
     return {"sent": outcome.sent, "reason": outcome.reason, "subject": mail.subject,
             "recipients": list(mail.recipients), "late": len(digest.late), "pending": len(digest.pending)}
+
+
+def prepare_draft(window: RunWindow) -> dict[str, Any] | None:
+    """The draft decision waiting for approval (made from the ready flags if none waits), or None."""
+    from tthc.compare.announce import prepare_draft as run_prepare
+    from tthc.config import var_dir
+
+    with session_scope() as session:
+        info = run_prepare(session, load_department(), as_of=window.as_of, out_dir=var_dir() / "drafts")
+        return info.as_dict() if info else None
+
+
+def pending_draft() -> dict[str, Any] | None:
+    """The draft waiting for approval, without making one (``tthc_approve`` starts here)."""
+    from tthc.compare.announce import draft_info, waiting_draft
+
+    with session_scope() as session:
+        ann = waiting_draft(session)
+        return draft_info(ann, created=False).as_dict() if ann is not None and ann.flags else None
+
+
+def draft_procedures(announcement_id: int) -> list[str]:
+    """"code – name (deadline)" of each procedure in a draft, earliest deadline first (for the approver)."""
+    from tthc.db.models import Announcement
+
+    with session_scope() as session:
+        ann = session.get(Announcement, announcement_id)
+        flags = sorted(ann.flags, key=lambda f: (f.deadline, f.id)) if ann else []
+        return [f"{f.procedure_code or 'chưa có mã'} – {f.procedure_name} (hạn {f.deadline:%d/%m/%Y}"
+                + (", quá hạn" if f.is_late else "") + ")" for f in flags]
+
+
+def record_approval(window: RunWindow, draft: dict[str, Any], response: dict[str, Any]) -> dict[str, Any]:
+    """Store the approver's answer (from the HITL task's XCom). Returns the announcement's new state."""
+    from datetime import datetime
+
+    from tthc.approval import APPROVE
+    from tthc.compare.announce import record_response
+
+    chosen = response.get("chosen_options") or []
+    form = response.get("params_input") or {}
+    user = response.get("responded_by_user") or {}
+    at = response.get("responded_at") or window.end
+    at = datetime.fromisoformat(at) if isinstance(at, str) else at
+    with session_scope() as session:
+        ann = record_response(session, draft["announcement_id"], approved=APPROVE in chosen,
+                              so_hieu=form.get("so_hieu"), signed_date=form.get("ngay_ky"),
+                              decided_by=str(user.get("name") or user.get("id") or "?"), decided_at=at,
+                              note=form.get("ghi_chu"), as_of=window.as_of)
+        return {"announcement_id": ann.id, "status": ann.status, "so_hieu": ann.so_hieu,
+                "signed_date": ann.signed_date.isoformat() if ann.signed_date else None,
+                "flags": len(ann.flags), "decided_by": ann.decided_by}

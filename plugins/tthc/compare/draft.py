@@ -274,7 +274,9 @@ def _section_kind(flag: Flag) -> str:
 def build_batch(session: Session, flags: list[Flag], dept: Department) -> DraftBatch:
     """Group the flags into the annex of a draft provincial decision (see the module docstring)."""
     flags = sorted({f.id: f for f in flags}.values(), key=lambda f: f.id)
-    refs = sorted({f.decision.id: _decision_ref(f.decision) for f in flags}.values(),
+    # every ministry decision behind the flags, including later ones merged into a waiting flag
+    behind = {d.id: d for f in flags for d in [f.decision, *(src.decision for src in f.sources)]}
+    refs = sorted({i: _decision_ref(d) for i, d in behind.items()}.values(),
                   key=lambda r: (r.signed_date or date.max, r.so_hieu, r.id))
     order = {r.id: i for i, r in enumerate(refs)}
     by_id = {r.id: r for r in refs}

@@ -3,14 +3,14 @@ published. Built from the database for one run window; sent once per run date.""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tthc.config import Department
-from tthc.db.models import Decision, Flag, Posting
+from tthc.db.models import Announcement, Decision, Flag, Posting
 from tthc.reports.mail import OutgoingMail
 from tthc.reports.render import environment, render, vn_date
 
@@ -23,6 +23,7 @@ class Digest:
     pending: list[Flag]
     review: list[Flag]
     postings: list[Posting]
+    drafts: list[Announcement] = field(default_factory=list)  # waiting for a person's approval
 
     @property
     def open_count(self) -> int:
@@ -45,13 +46,16 @@ def build_digest(session: Session, *, window_start: datetime, window_end: dateti
         pending=[f for f in flags if f.status == "open" and f.deadline >= as_of],
         review=[f for f in flags if f.status == "review"],
         postings=postings,
+        drafts=list(session.scalars(select(Announcement).where(Announcement.status == "draft")
+                                    .order_by(Announcement.id))),
     )
 
 
 def digest_mail(digest: Digest, dept: Department) -> OutgoingMail:
     env = environment()
     subject = (f"[KSTTHC] Bản tin ngày {vn_date(digest.as_of)}: {digest.open_count} TTHC chờ công bố"
-               f", {len(digest.late)} quá hạn, {len(digest.review)} cần xem xét")
+               f", {len(digest.late)} quá hạn, {len(digest.review)} cần xem xét"
+               + (f", {len(digest.drafts)} dự thảo chờ phê duyệt" if digest.drafts else ""))
     context = {"d": digest, "dept": dept, "subject": subject}
     return OutgoingMail(
         kind="digest",

@@ -22,7 +22,7 @@ from tthc.db.models import Decision, Flag, Posting
 from tthc.reports.render import environment
 from tthc.sync.channels import Channel
 
-POSTABLE_STATUSES = ("open", "approved", "announced")
+POSTABLE_STATUSES = ("approved", "announced")  # only what a person approved is published
 
 
 @dataclass

@@ -1,21 +1,34 @@
 """
-### tthc_sync — publish flagged procedures to the department website's CMS, exactly once
+### tthc_sync — publish approved announcements to every public channel, exactly once
 
-Runs when `tthc_approve` records an approved draft (`tthc://catalogue/announcements`). Only approved
-procedures are published. One post per ministry decision listing the
-procedures to announce; the postings ledger (channel, object, version, content hash) means unchanged
-content is never re-sent and changed content is updated in place; a stable slug is looked up on the CMS
-before creating, so a crash after a successful POST cannot create a duplicate.
+Runs when `tthc_approve` records an approved draft (`tthc://catalogue/announcements`). Only what a
+person approved is published:
 
-* Connection: `tthc_cms` (password = API token). Pool: `cms`.
-Updates `tthc://channels/postings` (published items appear in the next nightly digest).
+| Task | Channel | Connection | Pool |
+|---|---|---|---|
+| `sync_cms` | department website (WordPress-style REST API): one post per announcement with its annex and the annex file, one page per procedure (unpublished when abolished) | `tthc_cms` | `cms` |
+| `sync_province_portal` | provincial public-service portal: create / update / withdraw each procedure | `tthc_province_portal` | `province_portal` |
+| `sync_csdl` | national CSDL: register the provincial decision with its procedures | `tthc_csdl` | `csdl` |
+| `reconcile` | reads every channel back, reports drift (missing, stale, extra) and repairs what we own | all three | — |
+
+Exactly once: a postings ledger (channel, object, version, content hash); unchanged content is not
+re-sent, changed content is updated in place, abolished content withdrawn; before creating, the
+channel is asked for our idempotency key, so a crash after a successful write never duplicates.
+The channel tasks are independent (one failing does not stop the others); each retries with backoff,
+and a channel failing `alerts.source_failures` runs in a row sends one ops email.
+
+Param `dry_run`: every channel task computes and returns the changes it would make (see its XCom /
+log); nothing is sent and `reconcile` is skipped.
 """
 
 from __future__ import annotations
 
-from airflow.sdk import dag, task
+from airflow.sdk import Param, dag, task
+from tthc.alerts import SourceFailureNotifier
 from tthc.assets import ANNOUNCEMENTS, POSTINGS
 from tthc.dag_defaults import DEFAULT_ARGS, START, TAGS, WINDOW_PARAMS
+
+CHANNELS = ("cms", "province_portal", "csdl")  # tthc.pipeline.CHANNELS: the same names
 
 
 @dag(
@@ -27,20 +40,40 @@ from tthc.dag_defaults import DEFAULT_ARGS, START, TAGS, WINDOW_PARAMS
     tags=TAGS,
     doc_md=__doc__,
     default_args=DEFAULT_ARGS,
-    params=WINDOW_PARAMS,
+    params={**WINDOW_PARAMS,
+            "dry_run": Param(False, type="boolean", description="Show what would be published; send nothing")},
 )
 def tthc_sync():
-    @task(pool="cms", outlets=[POSTINGS])
-    def publish_to_cms(*, outlet_events=None, **context):
+    synced = []
+    for name in CHANNELS:
+
+        @task(task_id=f"sync_{name}", pool=name,
+              on_failure_callback=[SourceFailureNotifier(f"sync_{name}", kind="channel")])
+        def sync(channel: str = name, **context):
+            from tthc import pipeline
+            from tthc.window import window_from_context
+
+            return pipeline.sync_channel(channel, window_from_context(context), dry_run=context["params"]["dry_run"])
+
+        synced.append(sync())
+
+    @task(trigger_rule="all_done", outlets=[POSTINGS])
+    def reconcile(*, outlet_events=None, **context):
+        from airflow.sdk.exceptions import AirflowSkipException
         from tthc import pipeline
         from tthc.window import window_from_context
 
+        if context["params"]["dry_run"]:
+            raise AirflowSkipException("dry_run: nothing is read back or repaired")
         window = window_from_context(context)
-        result = pipeline.sync_cms(window)
+        report = pipeline.reconcile_channels(window, list(CHANNELS))
         outlet_events[POSTINGS].extra = window.to_dict()
-        return result
+        failed = {k: v["error"] for k, v in report.items() if "error" in v}
+        if failed:
+            raise RuntimeError(f"reconciliation could not read or repair: {failed}")
+        return report
 
-    publish_to_cms()
+    synced >> reconcile()
 
 
 tthc_sync()

@@ -33,6 +33,7 @@ os.environ.update({
     "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
     "TTHC_RETRY_DELAY_SECONDS": "1",
     "TTHC_MIN_REQUEST_INTERVAL": "0",  # the sandbox is local; the politeness tests set their own
+    "TTHC_CHANNEL_MIN_INTERVAL": "0",
 })
 
 

@@ -32,7 +32,7 @@ def airflow_db():
     from airflow.utils import db
 
     db.resetdb()
-    for name in ("national_portal", "ministry_site", "cms"):
+    for name in ("national_portal", "ministry_site", "cms", "province_portal", "csdl"):
         Pool.create_or_update_pool(name, slots=2, description="test", include_deferred=False)
     return True
 
@@ -53,6 +53,8 @@ def wired(monkeypatch, sandbox, smtp_sink, seeded, db_url):
     monkeypatch.setenv("AIRFLOW_CONN_TTHC_PORTAL", sandbox.url)
     monkeypatch.setenv("AIRFLOW_CONN_TTHC_MINISTRY_SITE", sandbox.url)
     monkeypatch.setenv("AIRFLOW_CONN_TTHC_CMS", f"http://:{sandbox.cms_token}@127.0.0.1:{port}")
+    monkeypatch.setenv("AIRFLOW_CONN_TTHC_PROVINCE_PORTAL", f"http://:{sandbox.portal_token}@127.0.0.1:{port}")
+    monkeypatch.setenv("AIRFLOW_CONN_TTHC_CSDL", f"http://:{sandbox.csdl_token}@127.0.0.1:{port}")
     monkeypatch.setenv("AIRFLOW_CONN_TTHC_SMTP", f"smtp://127.0.0.1:{smtp_sink.port}?starttls=false")
     return seeded
 
@@ -105,14 +107,31 @@ def test_pipeline_end_to_end(wired, dags, sandbox, smtp_sink, dept):
     assert not [f for f in flags if f.decision_id == central.id], "central-level procedures must not be flagged"
     assert any(f.is_late for f in flags) and any(f.status == "review" for f in flags)
 
-    # sync: one CMS post per decision with flags, readable through the CMS API
-    posts = requests.get(f"{sandbox.url}/wp-json/wp/v2/posts", params={"per_page": 100},
-                         headers={"Authorization": f"Bearer {sandbox.cms_token}"}, timeout=10).json()
-    flagged_decisions = {f.decision_id for f in flags if f.status in ("open", "approved")}
-    assert len(posts) == len(flagged_decisions) == session.scalar(select(func.count()).select_from(Posting))
-    post_2701 = next(p for p in posts if "2701/QĐ-BKHCN" in p["title"]["rendered"])
-    assert "1.014531" in post_2701["content"]["rendered"]
-    assert "08/12/2026" in post_2701["content"]["rendered"]
+    # approve + sync: the draft was approved (auto_approve), then published on every channel, exactly once
+    from tthc.db.models import Announcement
+
+    announcement = session.scalar(select(Announcement))
+    assert announcement.status == "approved" and announcement.so_hieu == "0/QĐ-DEMO"
+    approved = [f for f in flags if f.status == "approved"]
+    assert approved and all(f.announcement_id == announcement.id for f in approved)
+    assert not [f for f in flags if f.status == "open"], "every ready flag went into the approved draft"
+    h = {"Authorization": f"Bearer {sandbox.cms_token}"}
+    posts = requests.get(f"{sandbox.url}/wp-json/wp/v2/posts", params={"per_page": 100, "status": "any"},
+                         headers=h, timeout=10).json()
+    pages = requests.get(f"{sandbox.url}/wp-json/wp/v2/pages", params={"per_page": 100, "status": "any"},
+                         headers=h, timeout=10).json()
+    assert len(posts) == 1 and "0/QĐ-DEMO" in posts[0]["title"]["rendered"]
+    assert "1.014531" in posts[0]["content"]["rendered"]
+    procedure_keys = {f"procedure:{f.procedure_key}" for f in approved}
+    assert sorted(p["meta"]["tthc_key"] for p in pages) == sorted(procedure_keys)
+    portal = requests.get(f"{sandbox.url}/dvc-tinh/api/v1/thu-tuc", params={"page_size": 200}, timeout=10,
+                          headers={"Authorization": f"Bearer {sandbox.portal_token}"}).json()["items"]
+    assert sorted(r["ma_ngoai"] for r in portal) == sorted(procedure_keys)
+    csdl = requests.get(f"{sandbox.url}/csdl/api/v1/quyet-dinh-cong-bo", timeout=10,
+                        headers={"Authorization": f"Bearer {sandbox.csdl_token}"}).json()
+    assert [r["so_hieu"] for r in csdl] == ["0/QĐ-DEMO"] and len(csdl[0]["thu_tuc"]) == len(approved)
+    ledger = session.scalar(select(func.count()).select_from(Posting))
+    assert ledger == len(posts) + len(pages) + len(portal) + len(csdl)
 
     # report: one digest, Vietnamese, NFC, in HTML and plain text
     messages = smtp_sink.messages()
@@ -127,19 +146,21 @@ def test_pipeline_end_to_end(wired, dags, sandbox, smtp_sink, dept):
     assert "QUÁ HẠN CÔNG BỐ" in plain and "<table" not in plain
     assert "1.014531" in plain and "08/12/2026" in plain
     assert "<table" in html and "Quá hạn công bố" in html
+    assert "CHỜ PHÊ DUYỆT (1)" in plain  # the digest goes out while the draft waits for a person
     assert unicodedata.is_normalized("NFC", plain) and unicodedata.is_normalized("NFC", html)
     assert session.scalar(select(MailLog.status).where(MailLog.kind == "digest")) == "sent"
 
     # a second run of the same window changes nothing and sends nothing
-    counts = (len(flags), len(posts), len(messages))
+    counts = (len(flags), len(posts) + len(pages), len(messages))
     stats_before = sandbox.stats()
     run_all(dags, AS_OF)
     session.expire_all()
-    posts_after = requests.get(f"{sandbox.url}/wp-json/wp/v2/posts", params={"per_page": 100},
-                               headers={"Authorization": f"Bearer {sandbox.cms_token}"}, timeout=10).json()
+    posts_after = [x for kind in ("posts", "pages") for x in requests.get(
+        f"{sandbox.url}/wp-json/wp/v2/{kind}", params={"per_page": 100, "status": "any"}, headers=h, timeout=10).json()]
     assert (session.scalar(select(func.count()).select_from(Flag)), len(posts_after),
             len(smtp_sink.messages())) == counts
     assert any(k.startswith("POST /wp-json") for k in stats_before), "the first run should have posted"
     stats_after = sandbox.stats()
-    writes = {k: v - stats_before.get(k, 0) for k, v in stats_after.items() if k.startswith("POST /wp-json")}
-    assert not any(writes.values()), f"second run wrote to the CMS: {writes}"
+    writes = {k: v - stats_before.get(k, 0) for k, v in stats_after.items() if k.split(" ")[0] in ("POST", "PUT")
+              and not k.startswith("POST /jsp/rest.jsp")}
+    assert not any(writes.values()), f"second run wrote to a channel: {writes}"

@@ -464,7 +464,7 @@ def test_csdl_publish_duplicate_and_lookup(data_dir, state_dir):
         assert requests.post(sb.url + CSDL, json=record, timeout=10).status_code == 401
         assert requests.post(sb.url + CSDL, json=record, headers=auth("sandbox-cms-token"), timeout=10).status_code == 401
         invalid = requests.post(sb.url + CSDL, json={"so_hieu": "1/QĐ"}, headers=h, timeout=10)
-        assert invalid.status_code == 400 and invalid.json()["error"] == "invalid"
+        assert invalid.status_code == 422 and invalid.json()["error"] == "invalid"
 
         created = requests.post(sb.url + CSDL, json=record, headers=h, timeout=10)
         assert created.status_code == 201

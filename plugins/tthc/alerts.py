@@ -61,9 +61,10 @@ class SourceFailureNotifier(BaseNotifier):
 
     template_fields = ()
 
-    def __init__(self, source: str) -> None:
+    def __init__(self, source: str, kind: str = "source") -> None:
         super().__init__()
         self.source = source
+        self.kind = kind  # "source" (ingest) or "channel" (sync): only the wording differs
 
     def notify(self, context) -> None:  # type: ignore[override]
         try:
@@ -89,12 +90,24 @@ class SourceFailureNotifier(BaseNotifier):
             return
         # one alert per streak: the ledger key is (source, first failed date); a mail that could not be
         # sent on the night the threshold was reached goes out on a later night, never twice
-        text = (
-            f"Nguồn dữ liệu «{self.source}» đã lỗi {count} lượt chạy liên tiếp (từ ngày {vn_date(since)}).\n"
-            f"Lỗi gần nhất: {error}\n\n"
-            "Trạng thái đã lưu trước đó được giữ nguyên; khi nguồn hoạt động trở lại, lượt chạy kế tiếp sẽ "
-            "tự lấy bù phần còn thiếu. Cảnh báo này chỉ gửi một lần cho mỗi đợt lỗi.\n"
-            "Nếu lỗi là LayoutChangedError: trang nguồn đã đổi bố cục, cần cập nhật cấu hình bộ chọn (selector)."
-        )
-        send_ops_mail(kind="source_down", key=key, text=text,
-                      subject=f"[KSTTHC][Cảnh báo vận hành] Nguồn {self.source} lỗi {count} lượt liên tiếp")
+        if self.kind == "channel":
+            text = (
+                f"Kênh đăng tải «{self.source}» đã lỗi {count} lượt chạy liên tiếp (từ ngày {vn_date(since)}).\n"
+                f"Lỗi gần nhất: {error}\n\n"
+                "Những gì đã đăng được ghi trong sổ đăng tải và không bị đăng lại; các kênh khác vẫn chạy. Khi "
+                "kênh hoạt động trở lại, lượt chạy kế tiếp sẽ đăng phần còn thiếu, đúng một lần. "
+                "Cảnh báo này chỉ gửi một lần cho mỗi đợt lỗi.\n"
+                "Nếu lỗi là HTTP 401: mã truy cập (token) đã hết hạn hoặc bị thu hồi, cần cập nhật mật khẩu của "
+                "Connection tương ứng trong Airflow."
+            )
+            subject = f"[KSTTHC][Cảnh báo vận hành] Kênh đăng tải {self.source} lỗi {count} lượt liên tiếp"
+        else:
+            text = (
+                f"Nguồn dữ liệu «{self.source}» đã lỗi {count} lượt chạy liên tiếp (từ ngày {vn_date(since)}).\n"
+                f"Lỗi gần nhất: {error}\n\n"
+                "Trạng thái đã lưu trước đó được giữ nguyên; khi nguồn hoạt động trở lại, lượt chạy kế tiếp sẽ "
+                "tự lấy bù phần còn thiếu. Cảnh báo này chỉ gửi một lần cho mỗi đợt lỗi.\n"
+                "Nếu lỗi là LayoutChangedError: trang nguồn đã đổi bố cục, cần cập nhật cấu hình bộ chọn (selector)."
+            )
+            subject = f"[KSTTHC][Cảnh báo vận hành] Nguồn {self.source} lỗi {count} lượt liên tiếp"
+        send_ops_mail(kind=f"{self.kind}_down", key=key, text=text, subject=subject)

@@ -218,3 +218,52 @@ def export_catalogue(session: Session, path: str | Path) -> int:
     else:
         raise ValueError(f"{path.name}: unsupported file type (use .xlsx or .csv)")
     return len(rows)
+
+
+def apply_announcement(session: Session, flags: list, *, agency: str, reason: str) -> ImportResult:
+    """Bring the catalogue in line with an approved provincial announcement (its ``flags``): new and
+    re-announced procedures are added or updated (status active), abolished ones marked ``abolished``.
+    Each change is a new version with ``reason`` (the signed decision). Idempotent."""
+    field_ids = {f.key: f.id for f in session.scalars(select(Field))}
+    result = ImportResult()
+    for flag in sorted(flags, key=lambda f: f.id):
+        name_key = match_key(flag.procedure_name)
+        proc = session.scalar(select(Procedure).where(Procedure.code == flag.procedure_code)) \
+            if flag.procedure_code else None
+        if proc is None:
+            proc = session.scalars(select(Procedure).where(Procedure.name_key == name_key)
+                                   .order_by(Procedure.id)).first()
+        if flag.action == "announce_abolition":
+            if proc is None:
+                result.unchanged += 1  # nothing to abolish in the catalogue
+                continue
+            values: dict[str, Any] = {"status": "abolished"}
+        else:
+            field_key = flag.item.field_key if flag.item is not None else None
+            values = {"name": flag.procedure_name, "name_key": name_key, "status": "active"}
+            if flag.procedure_code:
+                values["code"] = flag.procedure_code
+            if flag.levels:
+                values["levels"] = flag.levels
+            if field_key in field_ids:
+                values["field_id"] = field_ids[field_key]
+            if proc is None:
+                proc = Procedure(version=1, agency=agency, **values)
+                session.add(proc)
+                session.flush()
+                session.refresh(proc)
+                session.add(ProcedureVersion(procedure_id=proc.id, version=1, snapshot=_snapshot(proc), reason=reason))
+                result.created += 1
+                continue
+        if all(getattr(proc, k) == v for k, v in values.items()):
+            result.unchanged += 1
+            continue
+        for k, v in values.items():
+            setattr(proc, k, v)
+        proc.version += 1
+        session.flush()
+        session.refresh(proc)
+        session.add(ProcedureVersion(procedure_id=proc.id, version=proc.version, snapshot=_snapshot(proc), reason=reason))
+        result.updated += 1
+    session.flush()
+    return result

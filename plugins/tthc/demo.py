@@ -26,10 +26,11 @@ from tthc.window import VN_TZ
 
 # tthc_report and tthc_approve both follow tthc_compare; the digest goes out while the draft waits for a person
 DAGS = ("tthc_ingest", "tthc_compare", "tthc_report", "tthc_approve", "tthc_sync")
-POOLS = {"national_portal": 1, "ministry_site": 1, "cms": 2}
+POOLS = {"national_portal": 1, "ministry_site": 1, "cms": 2, "province_portal": 1, "csdl": 1}
 SANDBOX_DATA = PACKAGE_DIR / "sandbox" / "data"
 CMS_TOKEN = "sandbox-cms-token"
 CSDL_TOKEN = "sandbox-csdl-token"
+PORTAL_TOKEN = "sandbox-portal-token"
 
 
 def free_port() -> int:
@@ -55,10 +56,12 @@ def airflow_env(var: Path, http_port: int, smtp_port: int, db_url: str | None = 
         "TTHC_VAR_DIR": str(var),
         "TTHC_RETRY_DELAY_SECONDS": "2",
         "TTHC_MIN_REQUEST_INTERVAL": "0",  # the sandbox is on this machine
+        "TTHC_CHANNEL_MIN_INTERVAL": "0",
         "AIRFLOW_CONN_TTHC_PORTAL": base,
         "AIRFLOW_CONN_TTHC_MINISTRY_SITE": base,
         "AIRFLOW_CONN_TTHC_CMS": f"http://:{CMS_TOKEN}@127.0.0.1:{http_port}",
         "AIRFLOW_CONN_TTHC_CSDL": f"http://:{CSDL_TOKEN}@127.0.0.1:{http_port}",
+        "AIRFLOW_CONN_TTHC_PROVINCE_PORTAL": f"http://:{PORTAL_TOKEN}@127.0.0.1:{http_port}",
         "AIRFLOW_CONN_TTHC_SMTP": f"smtp://127.0.0.1:{smtp_port}?starttls=false&ssl=false",
     }
 

@@ -96,16 +96,66 @@ def compare(window: RunWindow) -> dict[str, Any]:
     return asdict(result)
 
 
-def sync_cms(window: RunWindow) -> dict[str, Any]:
-    from tthc.sync.channels import CmsChannel
-    from tthc.sync.publish import publish
+CHANNELS = {"cms": "tthc_cms", "province_portal": "tthc_province_portal", "csdl": "tthc_csdl"}
 
-    ep = get_endpoint("tthc_cms")
-    if not ep.password:
-        raise LookupError("Connection tthc_cms has no password: it must hold the CMS API token")
+
+def make_channel(name: str):
+    """The live client of a channel, configured from its Airflow Connection (password = API token)."""
+    from tthc.sync.cms import CmsChannel
+    from tthc.sync.csdl import CsdlChannel
+    from tthc.sync.plan import csdl_co_quan
+    from tthc.sync.province_portal import ProvincePortalChannel
+
+    conn_id = CHANNELS[name]
+    ep = get_endpoint(conn_id)
+    if name == "cms":
+        return CmsChannel(ep.base_url, ep.password or "", conn_id=conn_id)
+    if name == "province_portal":
+        return ProvincePortalChannel(ep.base_url, ep.password or "", conn_id=conn_id)
+    return CsdlChannel(ep.base_url, ep.password or "", csdl_co_quan(load_department()), conn_id=conn_id)
+
+
+def sync_channel(name: str, window: RunWindow, dry_run: bool = False) -> dict[str, Any]:
+    """Publish the approved announcements and their procedures to one channel, exactly once."""
+    from tthc.health import record_success
+    from tthc.sync.plan import objects_for
+    from tthc.sync.publish import sync_channel as run_sync
+
+    dept = load_department()
     with session_scope() as session:
-        result = publish(session, CmsChannel(ep.base_url, ep.password), run_date=window.as_of)
+        objects = objects_for(name, session, dept)
+        channel = None if dry_run else make_channel(name)
+        result = run_sync(session, channel or _DryChannel(name), objects, run_date=window.as_of, dry_run=dry_run)
+    if not dry_run:
+        with session_scope() as session:
+            record_success(session, f"sync_{name}", window.as_of)
     return asdict(result)
+
+
+class _DryChannel:
+    """Stands for a channel in a dry run: nothing is ever called on it."""
+
+    def __init__(self, name: str) -> None:
+        self.name = self.label = name
+
+
+def reconcile_channels(window: RunWindow, names: list[str], repair: bool = True) -> dict[str, Any]:
+    """Read back each channel, report drift (missing, stale, extra) and repair what we own.
+    A channel that cannot be read is reported, not fatal for the others."""
+    from tthc.sync.plan import objects_for
+    from tthc.sync.publish import reconcile
+
+    dept = load_department()
+    out: dict[str, Any] = {}
+    for name in names:
+        try:
+            with session_scope() as session:
+                report = reconcile(session, make_channel(name), objects_for(name, session, dept),
+                                   run_date=window.as_of, repair=repair)
+            out[name] = asdict(report) | {"drift": report.drift}
+        except Exception as exc:  # noqa: BLE001 - reported per channel; the task fails after all are tried
+            out[name] = {"error": f"{type(exc).__name__}: {exc}"}
+    return out
 
 
 def send_digest(window: RunWindow) -> dict[str, Any]:
@@ -168,7 +218,7 @@ def record_approval(window: RunWindow, draft: dict[str, Any], response: dict[str
         ann = record_response(session, draft["announcement_id"], approved=APPROVE in chosen,
                               so_hieu=form.get("so_hieu"), signed_date=form.get("ngay_ky"),
                               decided_by=str(user.get("name") or user.get("id") or "?"), decided_at=at,
-                              note=form.get("ghi_chu"), as_of=window.as_of)
+                              note=form.get("ghi_chu"), as_of=window.as_of, dept=load_department())
         return {"announcement_id": ann.id, "status": ann.status, "so_hieu": ann.so_hieu,
                 "signed_date": ann.signed_date.isoformat() if ann.signed_date else None,
                 "flags": len(ann.flags), "decided_by": ann.decided_by}

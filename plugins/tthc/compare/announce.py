@@ -123,8 +123,10 @@ def parse_signed_date(value: str | date | None) -> date:
 
 def record_response(session: Session, announcement_id: int, *, approved: bool, so_hieu: str | None = None,
                     signed_date: str | date | None = None, decided_by: str, decided_at: datetime,
-                    note: str | None = None, as_of: date | None = None) -> Announcement:
-    """Store a person's answer on a draft. Idempotent: the same answer twice changes nothing."""
+                    note: str | None = None, as_of: date | None = None,
+                    dept: Department | None = None) -> Announcement:
+    """Store a person's answer on a draft. Idempotent: the same answer twice changes nothing.
+    With ``dept``, an approval also updates the catalogue (:func:`tthc.catalogue.apply_announcement`)."""
     ann = session.get(Announcement, announcement_id)
     if ann is None:
         raise ApprovalError(f"không có bản dự thảo số {announcement_id}")
@@ -146,6 +148,11 @@ def record_response(session: Session, announcement_id: int, *, approved: bool, s
         ann.status, ann.so_hieu, ann.signed_date = "approved", number, day
         for flag in ann.flags:
             flag.status = "approved"
+        if dept is not None:  # the catalogue now holds what the province announced
+            from tthc.catalogue import apply_announcement
+
+            apply_announcement(session, list(ann.flags), agency=dept.name,
+                               reason=f"Quyết định số {number} ngày {day:%d/%m/%Y}")
     else:
         if ann.status == "approved":
             raise ApprovalError("bản dự thảo đã được phê duyệt; không thể từ chối")

@@ -7,15 +7,34 @@ Served from one ``ThreadingHTTPServer``:
   (every JSON value a string, ``AMOUNT``/``ROW_STT`` paging, stray trailing dots on some numbers,
   one decision served in Unicode NFD);
 * the ministry website's HTML listing of decisions (``/bo-khcn/van-ban``) and their detail pages;
-* the department website's CMS, WordPress REST style (``/wp-json/wp/v2/posts``, Bearer token);
-* the national CSDL publishing endpoint (``/csdl/api/v1/quyet-dinh-cong-bo``, Bearer token);
+* the department website's CMS, WordPress REST style (Bearer token ``cms_token``):
+
+  - posts ``/wp-json/wp/v2/posts`` and pages ``/wp-json/wp/v2/pages`` (same API: ``GET`` lists with
+    ``slug``/``status``/``per_page``/``page`` and ``X-WP-Total``/``X-WP-TotalPages``; ``POST`` creates;
+    ``GET|POST|PUT|PATCH|DELETE .../{id}``, DELETE trashes unless ``force=true``), one id counter for
+    both, separate collections, ``"type": "post"|"page"``; public HTML at ``/tin-tuc/{slug}`` (posts)
+    and ``/trang/{slug}`` (pages);
+  - media ``/wp-json/wp/v2/media``: ``POST`` the raw file (``Content-Disposition: attachment;
+    filename="..."``, ``Content-Type``, optional ``?slug=``), ``GET`` list / ``GET .../{id}``,
+    ``POST|PUT|PATCH .../{id}`` (JSON ``title``/``slug``/``meta``), ``DELETE .../{id}?force=true``
+    (no trash: 501); the files (under ``state_dir/media/``) at ``/wp-content/uploads/{id}-{filename}``;
+
+* the national CSDL publishing endpoint (Bearer token ``csdl_token``): ``GET|POST
+  /csdl/api/v1/quyet-dinh-cong-bo`` (lookup by ``so_hieu`` / register; 409 for a known số hiệu) and
+  ``GET|PUT /csdl/api/v1/quyet-dinh-cong-bo/{id}`` (``so_hieu`` never changes); invalid records 422;
+* the provincial public-service portal's procedure catalogue (Bearer token ``portal_token``, see
+  :mod:`tthc.sandbox.province_portal`): ``GET|POST /dvc-tinh/api/v1/thu-tuc`` (list / create, 409 for
+  a known ``ma_ngoai``), ``GET|PUT /dvc-tinh/api/v1/thu-tuc/{id}``, ``POST
+  /dvc-tinh/api/v1/thu-tuc/{id}/thu-hoi`` (withdraw), public HTML ``/dvc-tinh/thu-tuc/{id}``;
 * ``/robots.txt`` and a forbidden ``/private/`` area;
 * control endpoints under ``/_sandbox/`` (health, request counters, reset, fault injection).
 
 Fault injection: rules added with ``POST /_sandbox/faults`` (or :meth:`Sandbox.add_fault`) make the
 requests of one route (the route keys of ``/_sandbox/stats``; a trailing ``*`` matches any suffix)
 fail or misbehave: HTTP 500/429/503, a slow answer, a truncated body, a changed page layout or JSON
-keys, an NFD answer, or a decision published while a client pages through the portal's list.
+keys, an NFD answer, a decision published while a client pages through the portal's list, or
+``after_success_500``: the request is carried out (a create or update really happens) but the client
+gets HTTP 500 ``{"error": "internal error after commit"}`` instead of the answer.
 
 The HTML pages (ministry listing and detail pages, the portal decision page, robots.txt) carry an
 ``ETag`` and a ``Last-Modified`` header and answer conditional GETs with ``304 Not Modified``.
@@ -23,8 +42,9 @@ The HTML pages (ministry listing and detail pages, the portal decision page, rob
 ``synthetic=N`` adds N generated ministry decisions (older than the demo ones) for benchmarks.
 
 The read-only data (decisions, procedures, fields) comes from YAML files in ``data_dir``; what
-clients post to the CMS and the CSDL is kept in JSON files under ``state_dir`` so that a
-restarted sandbox still holds it.
+clients post to the CMS, the CSDL and the provincial portal is kept in JSON files under ``state_dir``
+(``cms_posts.json``: posts, pages and media; ``csdl.json``; ``province_portal.json``; uploaded files
+in ``media/``) so that a restarted sandbox still holds it. ``reset()`` forgets all of it.
 """
 
 from __future__ import annotations
@@ -37,6 +57,7 @@ import html
 import json
 import logging
 import math
+import mimetypes
 import os
 import random
 import re
@@ -49,9 +70,17 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import yaml
+
+from tthc.sandbox.province_portal import (
+    PORTAL_API_PATH,
+    PORTAL_PUBLIC_PREFIX,
+    PORTAL_STATE_FILE,
+    Answer,
+    ProvincePortal,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -65,11 +94,16 @@ MINISTRY_PAGE_SIZE = 10
 MINISTRY_AGENCY = "Bộ Khoa học và Công nghệ"
 FIELD_NAME_SUFFIX = "(Bộ Khoa học và Công nghệ)"
 CMS_POSTS_PATH = "/wp-json/wp/v2/posts"
+CMS_PAGES_PATH = "/wp-json/wp/v2/pages"
+CMS_MEDIA_PATH = "/wp-json/wp/v2/media"
 CMS_PUBLIC_PREFIX = "/tin-tuc/"
+CMS_PAGE_PUBLIC_PREFIX = "/trang/"
+CMS_UPLOADS_PREFIX = "/wp-content/uploads/"
 CSDL_PATH = "/csdl/api/v1/quyet-dinh-cong-bo"
 
 CMS_STATE_FILE = "cms_posts.json"
 CSDL_STATE_FILE = "csdl.json"
+MEDIA_DIR = "media"
 
 CHANGE_LABELS = {
     "new": "Mới ban hành",
@@ -96,7 +130,9 @@ SYNTHETIC_LAST_DAY = dt.date(2026, 6, 30)
 
 FAULTS_PATH = "/_sandbox/faults"
 ERROR_FAULTS = {"http_500": 500, "http_429": 429, "http_503": 503}
-FAULT_KINDS = (*ERROR_FAULTS, "timeout", "truncated", "layout_changed", "nfd", "insert_while_paging")
+FAULT_KINDS = (*ERROR_FAULTS, "timeout", "truncated", "layout_changed", "nfd", "insert_while_paging",
+               "after_success_500")
+AFTER_COMMIT_ERROR = {"error": "internal error after commit"}
 DEFAULT_TIMEOUT_DELAY = 3.0
 SEARCH_SERVICE = "decision_publishment_advanced_search_service_v2"
 # layout_changed: the main table's class on each HTML page, and the JSON keys of the portal's answers.
@@ -187,6 +223,20 @@ def _write_json_atomic(path: Path, payload: Any) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             json.dump(payload, fh, ensure_ascii=False, indent=2)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _write_bytes_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -548,6 +598,68 @@ def _page_rows(rows: list[dict[str, str]], params: Mapping[str, Any]) -> list[di
     ]
 
 
+@dataclass(frozen=True)
+class CmsKind:
+    """One WordPress post type of the CMS: its ``type``, REST path, state collection and public URL prefix."""
+
+    type: str
+    path: str
+    collection: str
+    public_prefix: str
+
+
+CMS_POST = CmsKind("post", CMS_POSTS_PATH, "posts", CMS_PUBLIC_PREFIX)
+CMS_PAGE = CmsKind("page", CMS_PAGES_PATH, "pages", CMS_PAGE_PUBLIC_PREFIX)
+CMS_MEDIA = CmsKind("attachment", CMS_MEDIA_PATH, "media", CMS_UPLOADS_PREFIX)
+WP_NO_ROUTE = ("rest_no_route", "No route was found matching the URL and request method.", 404)
+
+
+def _empty_cms() -> dict[str, Any]:
+    return {"next_id": 1, "posts": [], "pages": [], "media": []}
+
+
+def _load_cms(path: Path) -> dict[str, Any]:
+    """The CMS state; a file written before pages and media existed (``{"next_id", "posts"}``) still loads."""
+    cms = _read_json(path, _empty_cms())
+    for key, default in _empty_cms().items():
+        cms.setdefault(key, default)
+    for kind in (CMS_POST, CMS_PAGE):
+        for post in cms[kind.collection]:
+            post.setdefault("type", kind.type)
+    return cms
+
+
+def _upload_name(filename: str) -> str:
+    """A file name safe in an upload URL (like WordPress' sanitize_file_name, ASCII only)."""
+    base = re.split(r"[\\/]", filename)[-1]
+    base = re.sub(r"\s+", "-", _ascii_fold(_nfc(base)).replace("?", ""))
+    base = re.sub(r"[^A-Za-z0-9._-]+", "", base).strip(".-_")
+    return base or "file"
+
+
+def _content_disposition_filename(value: str) -> str | None:
+    """The file name of a ``Content-Disposition`` header (``filename*=UTF-8''...`` or ``filename=...``)."""
+    extended = re.search(r"filename\*\s*=\s*([^;]+)", value, re.IGNORECASE)
+    if extended:
+        charset, _, encoded = extended.group(1).strip().strip('"').partition("''")
+        try:
+            name = unquote(encoded, encoding=charset or "utf-8", errors="strict")
+        except (LookupError, UnicodeDecodeError):
+            name = ""
+        if name.strip():
+            return name.strip()
+    plain = re.search(r'filename\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;\s]+))', value, re.IGNORECASE)
+    if not plain:
+        return None
+    name = plain.group(1) if plain.group(1) is not None else plain.group(2)
+    name = re.sub(r"\\(.)", r"\1", name)
+    try:  # http.server decodes header bytes as Latin-1: undo it for a client that sent UTF-8
+        name = name.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        pass
+    return name.strip() or None
+
+
 # ---------------------------------------------------------------------------------------------
 # The sandbox
 # ---------------------------------------------------------------------------------------------
@@ -564,6 +676,7 @@ class Sandbox:
         port: int = 0,
         cms_token: str = "sandbox-cms-token",
         csdl_token: str = "sandbox-csdl-token",
+        portal_token: str = "sandbox-portal-token",
         robots_txt: str = DEFAULT_ROBOTS_TXT,
         synthetic: int = 0,
         synthetic_seed: int = SYNTHETIC_SEED,
@@ -574,6 +687,7 @@ class Sandbox:
         self.port = port
         self.cms_token = cms_token
         self.csdl_token = csdl_token
+        self.portal_token = portal_token
         self.robots_txt = robots_txt
         self.catalogue = Catalogue(self.data_dir, synthetic=synthetic, seed=synthetic_seed)
         self._lock = threading.Lock()
@@ -582,8 +696,9 @@ class Sandbox:
         self._faults: list[FaultRule] = []
         self._next_fault_id = 1
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        self._cms = _read_json(self.state_dir / CMS_STATE_FILE, {"next_id": 1, "posts": []})
+        self._cms = _load_cms(self.state_dir / CMS_STATE_FILE)
         self._csdl = _read_json(self.state_dir / CSDL_STATE_FILE, {"next_id": 1, "records": []})
+        self._portal = ProvincePortal(_read_json(self.state_dir / PORTAL_STATE_FILE, None))
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._services: dict[str, Callable[[Mapping[str, Any]], Any]] = {
@@ -667,6 +782,9 @@ class Sandbox:
                     self.publish_decisions(int(rule.opts.get("count", 1)))
             if method == "GET" and response.conditional and response.status == 200:
                 response = self._conditional(response, headers)
+            if any(rule.fault == "after_success_500" for rule in rules):
+                # carried out (and saved) above: the client just never learns it
+                response = json_response(AFTER_COMMIT_ERROR, 500)
         self._count_status(stat_key, response.status)
         return response
 
@@ -693,11 +811,23 @@ class Sandbox:
             elif path.startswith(MINISTRY_LIST_PATH + "/") and method == "GET":
                 response = self._ministry_detail(path[len(MINISTRY_LIST_PATH) + 1:])
             elif path == CMS_POSTS_PATH or path.startswith(CMS_POSTS_PATH + "/"):
-                response = self._cms_route(method, path, query, headers, body)
+                response = self._cms_route(CMS_POST, method, path, query, headers, body)
+            elif path == CMS_PAGES_PATH or path.startswith(CMS_PAGES_PATH + "/"):
+                response = self._cms_route(CMS_PAGE, method, path, query, headers, body)
+            elif path == CMS_MEDIA_PATH or path.startswith(CMS_MEDIA_PATH + "/"):
+                response = self._media_route(method, path, query, headers, body)
+            elif path.startswith(CMS_UPLOADS_PREFIX) and method == "GET":
+                response = self._media_file(path[len(CMS_UPLOADS_PREFIX):])
             elif path.startswith(CMS_PUBLIC_PREFIX) and method == "GET":
-                response = self._cms_public(path[len(CMS_PUBLIC_PREFIX):])
-            elif path == CSDL_PATH:
-                response = self._csdl_route(method, query, headers, body)
+                response = self._cms_public(CMS_POST, path[len(CMS_PUBLIC_PREFIX):])
+            elif path.startswith(CMS_PAGE_PUBLIC_PREFIX) and method == "GET":
+                response = self._cms_public(CMS_PAGE, path[len(CMS_PAGE_PUBLIC_PREFIX):])
+            elif path == CSDL_PATH or path.startswith(CSDL_PATH + "/"):
+                response = self._csdl_route(method, path, query, headers, body)
+            elif path == PORTAL_API_PATH or path.startswith(PORTAL_API_PATH + "/"):
+                response = self._portal_route(method, path, query, headers, body)
+            elif path.startswith(PORTAL_PUBLIC_PREFIX) and method == "GET":
+                response = self._portal_public(path[len(PORTAL_PUBLIC_PREFIX):])
             else:
                 response = json_response({"error": "not found", "path": path}, 404)
         except BadRequest as exc:
@@ -733,17 +863,25 @@ class Sandbox:
         return json_response({"error": "not found", "path": path}, 404)
 
     def reset(self) -> None:
-        """Forget everything posted to the CMS and the CSDL, all request counters, all fault rules and
-        the decisions published by ``insert_while_paging``."""
+        """Forget everything posted to the CMS (posts, pages, media and their files), the CSDL and the
+        provincial portal, all request counters, all fault rules and the decisions published by
+        ``insert_while_paging``."""
         with self._lock:
             self._stats.clear()
             self._status_stats.clear()
             self._faults.clear()
             self.catalogue.restore()
-            self._cms = {"next_id": 1, "posts": []}
+            self._cms = _empty_cms()
             self._csdl = {"next_id": 1, "records": []}
+            self._portal.clear()
             self._save_cms()
             self._save_csdl()
+            self._save_portal()
+            media_dir = self.state_dir / MEDIA_DIR
+            if media_dir.is_dir():
+                for stored in media_dir.iterdir():
+                    if stored.is_file():
+                        stored.unlink()
 
     def stats(self) -> dict[str, int]:
         """Requests per route key (faulted and 304 answers included)."""
@@ -759,6 +897,13 @@ class Sandbox:
 
     def add_fault(self, route: str, fault: str, times: int | None = None, **opts: Any) -> dict[str, Any]:
         """Add a fault rule for the requests whose route key matches ``route`` (trailing ``*``: prefix).
+
+        ``fault``: one of :data:`FAULT_KINDS`: ``http_500``/``http_429``/``http_503`` (that answer instead
+        of carrying out the request), ``timeout`` (answer after ``delay`` seconds), ``truncated`` (half
+        the body), ``layout_changed``, ``nfd``, ``insert_while_paging``, or ``after_success_500``: the
+        request is carried out normally (state changes happen and are saved), then the client gets
+        HTTP 500 ``{"error": "internal error after commit"}`` instead of the real answer: "the server
+        created the object but the client saw a failure".
 
         ``times``: how many matching requests it applies to (None or -1: unlimited); the rule is
         removed when used up. ``opts``: ``retry_after`` (http_429, http_503), ``delay`` (timeout),
@@ -1220,43 +1365,53 @@ href="{DOWNLOAD_PATH}?ma={d.attachment}">{e(file_name)}</a></td></tr>
     def _save_csdl(self) -> None:
         _write_json_atomic(self.state_dir / CSDL_STATE_FILE, self._csdl)
 
-    def _cms_route(self, method: str, path: str, query: Mapping[str, str], headers: Mapping[str, str],
-                   body: bytes) -> Response:
+    def _save_portal(self) -> None:
+        _write_json_atomic(self.state_dir / PORTAL_STATE_FILE, self._portal.state)
+
+    def _cms_route(self, kind: CmsKind, method: str, path: str, query: Mapping[str, str],
+                   headers: Mapping[str, str], body: bytes) -> Response:
         if not self._bearer_ok(headers, self.cms_token):
             return wp_error("rest_forbidden", "Sorry, you are not allowed to do that.", 401)
-        rest = path[len(CMS_POSTS_PATH):].strip("/")
+        rest = path[len(kind.path):].strip("/")
         if not rest:
             if method == "GET":
-                return self._cms_list(query)
+                return self._cms_list(kind, query)
             if method == "POST":
-                return self._cms_create(body)
-            return wp_error("rest_no_route", "No route was found matching the URL and request method.", 404)
+                return self._cms_create(kind, body)
+            return wp_error(*WP_NO_ROUTE)
         if not rest.isdigit():
-            return wp_error("rest_no_route", "No route was found matching the URL and request method.", 404)
+            return wp_error(*WP_NO_ROUTE)
         post_id = int(rest)
         if method == "GET":
             with self._lock:
-                post = self._find_post(post_id)
+                post = self._find_post(post_id, kind)
                 if post is None:
                     return wp_error("rest_post_invalid_id", "Invalid post ID.", 404)
                 return json_response(post)
         if method in ("POST", "PUT", "PATCH"):
-            return self._cms_update(post_id, body)
+            return self._cms_update(kind, post_id, body)
         if method == "DELETE":
-            return self._cms_delete(post_id, query)
-        return wp_error("rest_no_route", "No route was found matching the URL and request method.", 404)
+            return self._cms_delete(kind, post_id, query)
+        return wp_error(*WP_NO_ROUTE)
 
-    def _find_post(self, post_id: int) -> dict[str, Any] | None:
-        return next((p for p in self._cms["posts"] if p["id"] == post_id), None)
+    def _find_post(self, post_id: int, kind: CmsKind = CMS_POST) -> dict[str, Any] | None:
+        return next((p for p in self._cms[kind.collection] if p["id"] == post_id), None)
 
-    def _unique_slug(self, wanted: str, own_id: int | None = None) -> str:
-        taken = {p["slug"] for p in self._cms["posts"] if p["id"] != own_id}
+    def _unique_slug(self, wanted: str, own_id: int | None = None, collection: str = "posts") -> str:
+        """``wanted``, or ``wanted-2``, ``wanted-3``... : unique within one collection (posts, pages, media)."""
+        taken = {p["slug"] for p in self._cms[collection] if p["id"] != own_id}
         if wanted not in taken:
             return wanted
         n = 2
         while f"{wanted}-{n}" in taken:
             n += 1
         return f"{wanted}-{n}"
+
+    def _take_cms_id(self) -> int:
+        """The next id of the CMS (posts, pages and media share one counter, as in WordPress); lock held."""
+        new_id = int(self._cms["next_id"])
+        self._cms["next_id"] = new_id + 1
+        return new_id
 
     @staticmethod
     def _json_body(body: bytes) -> dict[str, Any] | Response:
@@ -1277,6 +1432,15 @@ href="{DOWNLOAD_PATH}?ma={d.attachment}">{e(file_name)}</a></td></tr>
             return None
         return str(value)
 
+    @staticmethod
+    def _apply_meta(obj: dict[str, Any], data: Mapping[str, Any]) -> Response | None:
+        if "meta" in data and data["meta"] is not None:
+            if not isinstance(data["meta"], dict):
+                return wp_error("rest_invalid_param", "Invalid parameter(s): meta", 400,
+                                params={"meta": "meta is not of type object."})
+            obj["meta"] = {**obj.get("meta", {}), **data["meta"]}
+        return None
+
     def _apply_post_fields(self, post: dict[str, Any], data: Mapping[str, Any]) -> Response | None:
         if "status" in data:
             status = str(data["status"])
@@ -1284,18 +1448,16 @@ href="{DOWNLOAD_PATH}?ma={d.attachment}">{e(file_name)}</a></td></tr>
                 return wp_error("rest_invalid_param", "Invalid parameter(s): status", 400,
                                 params={"status": f"status is not one of {', '.join(WP_STATUSES)}."})
             post["status"] = status
-        if "meta" in data and data["meta"] is not None:
-            if not isinstance(data["meta"], dict):
-                return wp_error("rest_invalid_param", "Invalid parameter(s): meta", 400,
-                                params={"meta": "meta is not of type object."})
-            post["meta"] = {**post.get("meta", {}), **data["meta"]}
+        error = self._apply_meta(post, data)
+        if error is not None:
+            return error
         if "title" in data:
             post["title"] = {"rendered": self._wp_text(data["title"]) or ""}
         if "content" in data:
             post["content"] = {"rendered": self._wp_text(data["content"]) or ""}
         return None
 
-    def _cms_create(self, body: bytes) -> Response:
+    def _cms_create(self, kind: CmsKind, body: bytes) -> Response:
         data = self._json_body(body)
         if isinstance(data, Response):
             return data
@@ -1306,27 +1468,27 @@ href="{DOWNLOAD_PATH}?ma={d.attachment}">{e(file_name)}</a></td></tr>
             return wp_error("rest_invalid_param", f"Invalid parameter(s): {', '.join(missing)}", 400,
                             params={name: f"{name} is required." for name in missing})
         with self._lock:
-            post_id = int(self._cms["next_id"])
             now = _now_iso()
-            post: dict[str, Any] = {"id": post_id, "date": now, "modified": now, "slug": "",
+            post: dict[str, Any] = {"id": 0, "date": now, "modified": now, "slug": "", "type": kind.type,
                                     "status": "draft", "link": "", "title": {}, "content": {}, "meta": {}}
             error = self._apply_post_fields(post, data)
             if error is not None:
                 return error
-            slug = self._unique_slug(_slugify(str(data.get("slug") or "") or title or ""))
+            post_id = post["id"] = self._take_cms_id()
+            slug = self._unique_slug(_slugify(str(data.get("slug") or "") or title or ""),
+                                     collection=kind.collection)
             post["slug"] = slug
-            post["link"] = f"{self.url}{CMS_PUBLIC_PREFIX}{slug}"
-            self._cms["posts"].append(post)
-            self._cms["next_id"] = post_id + 1
+            post["link"] = f"{self.url}{kind.public_prefix}{slug}"
+            self._cms[kind.collection].append(post)
             self._save_cms()
-            return json_response(post, 201, {"Location": f"{self.url}{CMS_POSTS_PATH}/{post_id}"})
+            return json_response(post, 201, {"Location": f"{self.url}{kind.path}/{post_id}"})
 
-    def _cms_update(self, post_id: int, body: bytes) -> Response:
+    def _cms_update(self, kind: CmsKind, post_id: int, body: bytes) -> Response:
         data = self._json_body(body)
         if isinstance(data, Response):
             return data
         with self._lock:
-            current = self._find_post(post_id)
+            current = self._find_post(post_id, kind)
             if current is None:
                 return wp_error("rest_post_invalid_id", "Invalid post ID.", 404)
             post = json.loads(json.dumps(current))
@@ -1334,22 +1496,23 @@ href="{DOWNLOAD_PATH}?ma={d.attachment}">{e(file_name)}</a></td></tr>
             if error is not None:
                 return error
             if data.get("slug"):
-                post["slug"] = self._unique_slug(_slugify(str(data["slug"])), own_id=post_id)
-                post["link"] = f"{self.url}{CMS_PUBLIC_PREFIX}{post['slug']}"
+                post["slug"] = self._unique_slug(_slugify(str(data["slug"])), own_id=post_id,
+                                                 collection=kind.collection)
+                post["link"] = f"{self.url}{kind.public_prefix}{post['slug']}"
             post["modified"] = _now_iso()
             current.clear()
             current.update(post)
             self._save_cms()
             return json_response(post)
 
-    def _cms_delete(self, post_id: int, query: Mapping[str, str]) -> Response:
+    def _cms_delete(self, kind: CmsKind, post_id: int, query: Mapping[str, str]) -> Response:
         force = query.get("force", "").lower() in ("1", "true", "yes")
         with self._lock:
-            post = self._find_post(post_id)
+            post = self._find_post(post_id, kind)
             if post is None:
                 return wp_error("rest_post_invalid_id", "Invalid post ID.", 404)
             if force:
-                self._cms["posts"].remove(post)
+                self._cms[kind.collection].remove(post)
                 self._save_cms()
                 return json_response({"deleted": True, "previous": post})
             if post["status"] == "trash":
@@ -1361,7 +1524,8 @@ href="{DOWNLOAD_PATH}?ma={d.attachment}">{e(file_name)}</a></td></tr>
             self._save_cms()
             return json_response(post)
 
-    def _cms_list(self, query: Mapping[str, str]) -> Response:
+    @staticmethod
+    def _wp_paging(query: Mapping[str, str]) -> tuple[int, int] | Response:
         per_page = _int_param(query, "per_page", 10)
         page = _int_param(query, "page", 1)
         if not 1 <= per_page <= 100:
@@ -1370,38 +1534,190 @@ href="{DOWNLOAD_PATH}?ma={d.attachment}">{e(file_name)}</a></td></tr>
         if page < 1:
             return wp_error("rest_invalid_param", "Invalid parameter(s): page", 400,
                             params={"page": "page must be greater than or equal to 1"})
+        return per_page, page
+
+    @staticmethod
+    def _wp_page_of(items: list[dict[str, Any]], per_page: int, page: int) -> Response:
+        """One page of ``items`` (newest id first) with WordPress' X-WP-Total / X-WP-TotalPages."""
+        items = sorted(items, key=lambda p: p["id"], reverse=True)
+        total = len(items)
+        total_pages = math.ceil(total / per_page)
+        if total and page > total_pages:
+            return wp_error("rest_post_invalid_page_number",
+                            "The page number requested is larger than the number of pages available.", 400)
+        chunk = items[(page - 1) * per_page: page * per_page]
+        return json_response(chunk, headers={"X-WP-Total": str(total), "X-WP-TotalPages": str(total_pages)})
+
+    def _cms_list(self, kind: CmsKind, query: Mapping[str, str]) -> Response:
+        paging = self._wp_paging(query)
+        if isinstance(paging, Response):
+            return paging
         statuses_param = query.get("status", "any") or "any"
         statuses = set(WP_STATUSES) if statuses_param == "any" else set(statuses_param.split(","))
         slugs = {s for s in query.get("slug", "").split(",") if s}
         with self._lock:
             posts = [
-                p for p in self._cms["posts"]
+                p for p in self._cms[kind.collection]
                 if p["status"] in statuses and (not slugs or p["slug"] in slugs)
             ]
-            posts.sort(key=lambda p: p["id"], reverse=True)
-            total = len(posts)
-            total_pages = math.ceil(total / per_page)
-            if total and page > total_pages:
-                return wp_error("rest_post_invalid_page_number",
-                                "The page number requested is larger than the number of pages available.", 400)
-            chunk = posts[(page - 1) * per_page: page * per_page]
-            return json_response(chunk, headers={"X-WP-Total": str(total), "X-WP-TotalPages": str(total_pages)})
+            return self._wp_page_of(posts, *paging)
 
-    def _cms_public(self, slug: str) -> Response:
+    def _cms_public(self, kind: CmsKind, slug: str) -> Response:
         with self._lock:
-            post = next((p for p in self._cms["posts"] if p["slug"] == slug and p["status"] == "publish"), None)
+            post = next((p for p in self._cms[kind.collection] if p["slug"] == slug and p["status"] == "publish"),
+                        None)
         if post is None:
-            return html_response(_page("Không tìm thấy", "<p>Không tìm thấy bài viết.</p>"), 404)
-        body = (f'<article class="post"><h1 class="entry-title">{html.escape(post["title"]["rendered"])}</h1>'
+            what = "bài viết" if kind is CMS_POST else "trang"
+            return html_response(_page("Không tìm thấy", f"<p>Không tìm thấy {what}.</p>"), 404)
+        css = "post" if kind is CMS_POST else "page"
+        body = (f'<article class="{css}"><h1 class="entry-title">{html.escape(post["title"]["rendered"])}</h1>'
                 f'<div class="entry-content">{post["content"]["rendered"]}</div></article>')
         return html_response(_page(post["title"]["rendered"], body))
 
+    # -- CMS media (WordPress attachments) -----------------------------------------------------------
+
+    def _media_route(self, method: str, path: str, query: Mapping[str, str], headers: Mapping[str, str],
+                     body: bytes) -> Response:
+        if not self._bearer_ok(headers, self.cms_token):
+            return wp_error("rest_forbidden", "Sorry, you are not allowed to do that.", 401)
+        rest = path[len(CMS_MEDIA_PATH):].strip("/")
+        if not rest:
+            if method == "GET":
+                return self._media_list(query)
+            if method == "POST":
+                return self._media_upload(query, headers, body)
+            return wp_error(*WP_NO_ROUTE)
+        if not rest.isdigit():
+            return wp_error(*WP_NO_ROUTE)
+        media_id = int(rest)
+        if method == "GET":
+            with self._lock:
+                media = self._find_post(media_id, CMS_MEDIA)
+                if media is None:
+                    return wp_error("rest_post_invalid_id", "Invalid post ID.", 404)
+                return json_response(media)
+        if method in ("POST", "PUT", "PATCH"):
+            return self._media_update(media_id, body)
+        if method == "DELETE":
+            return self._media_delete(media_id, query)
+        return wp_error(*WP_NO_ROUTE)
+
+    def _media_upload(self, query: Mapping[str, str], headers: Mapping[str, str], body: bytes) -> Response:
+        if not body:
+            return wp_error("rest_upload_no_data", "No data supplied.", 400)
+        filename = _content_disposition_filename(headers.get("Content-Disposition") or "")
+        if not filename:
+            return wp_error("rest_upload_no_content_disposition", "No Content-Disposition supplied.", 400)
+        content_type = (headers.get("Content-Type") or "").strip()
+        if not content_type:
+            content_type = mimetypes.guess_type(filename)[0] or "application/octet-stream"
+        filename = re.split(r"[\\/]", filename)[-1] or filename
+        stem = filename.rsplit(".", 1)[0] if "." in filename.strip(".") else filename
+        with self._lock:
+            media_id = self._take_cms_id()
+            stored_name = f"{media_id}-{_upload_name(filename)}"
+            media_dir = self.state_dir / MEDIA_DIR
+            media_dir.mkdir(parents=True, exist_ok=True)
+            _write_bytes_atomic(media_dir / stored_name, body)
+            media = {
+                "id": media_id,
+                "date": _now_iso(),
+                "slug": self._unique_slug(_slugify(query.get("slug") or stem), collection=CMS_MEDIA.collection),
+                "type": "attachment",
+                "title": {"rendered": stem},
+                "mime_type": content_type,
+                "media_type": "image" if content_type.lower().startswith("image/") else "file",
+                "source_url": f"{self.url}{CMS_UPLOADS_PREFIX}{stored_name}",
+                "media_details": {"filesize": len(body)},
+                "meta": {},
+            }
+            self._cms["media"].append(media)
+            self._save_cms()
+            return json_response(media, 201, {"Location": f"{self.url}{CMS_MEDIA_PATH}/{media_id}"})
+
+    def _media_update(self, media_id: int, body: bytes) -> Response:
+        """JSON ``title``, ``slug`` and ``meta`` of an uploaded file (the file itself never changes)."""
+        data = self._json_body(body)
+        if isinstance(data, Response):
+            return data
+        with self._lock:
+            current = self._find_post(media_id, CMS_MEDIA)
+            if current is None:
+                return wp_error("rest_post_invalid_id", "Invalid post ID.", 404)
+            media = json.loads(json.dumps(current))
+            error = self._apply_meta(media, data)
+            if error is not None:
+                return error
+            if "title" in data:
+                media["title"] = {"rendered": self._wp_text(data["title"]) or ""}
+            if data.get("slug"):
+                media["slug"] = self._unique_slug(_slugify(str(data["slug"])), own_id=media_id,
+                                                  collection=CMS_MEDIA.collection)
+            current.clear()
+            current.update(media)
+            self._save_cms()
+            return json_response(media)
+
+    def _media_delete(self, media_id: int, query: Mapping[str, str]) -> Response:
+        force = query.get("force", "").lower() in ("1", "true", "yes")
+        with self._lock:
+            media = self._find_post(media_id, CMS_MEDIA)
+            if media is None:
+                return wp_error("rest_post_invalid_id", "Invalid post ID.", 404)
+            if not force:
+                return wp_error("rest_trash_not_supported",
+                                "The post does not support trashing. Set 'force=true' to delete.", 501)
+            self._cms["media"].remove(media)
+            self._save_cms()
+            (self.state_dir / MEDIA_DIR / self._media_stored_name(media)).unlink(missing_ok=True)
+            return json_response({"deleted": True, "previous": media})
+
+    @staticmethod
+    def _media_stored_name(media: Mapping[str, Any]) -> str:
+        return str(media["source_url"]).rsplit("/", 1)[-1]
+
+    def _media_list(self, query: Mapping[str, str]) -> Response:
+        paging = self._wp_paging(query)
+        if isinstance(paging, Response):
+            return paging
+        slugs = {s for s in query.get("slug", "").split(",") if s}
+        with self._lock:
+            items = [m for m in self._cms["media"] if not slugs or m["slug"] in slugs]
+            return self._wp_page_of(items, *paging)
+
+    def _media_file(self, name: str) -> Response:
+        """An uploaded file (no token, as a web server serves ``wp-content/uploads``)."""
+        prefix = name.split("-", 1)[0]
+        with self._lock:
+            media = self._find_post(int(prefix), CMS_MEDIA) if prefix.isdigit() else None
+            if media is None or self._media_stored_name(media) != name:
+                return Response(404, b"File not found", TEXT_TYPE)
+            stored = self.state_dir / MEDIA_DIR / name
+            try:
+                data = stored.read_bytes()
+            except FileNotFoundError:
+                return Response(404, b"File not found", TEXT_TYPE)
+            return Response(200, data, str(media["mime_type"]))
+
     # -- national CSDL publishing endpoint -----------------------------------------------------------
 
-    def _csdl_route(self, method: str, query: Mapping[str, str], headers: Mapping[str, str],
+    def _csdl_route(self, method: str, path: str, query: Mapping[str, str], headers: Mapping[str, str],
                     body: bytes) -> Response:
         if not self._bearer_ok(headers, self.csdl_token):
             return json_response({"error": "unauthorized", "message": "invalid or missing bearer token"}, 401)
+        rest = path[len(CSDL_PATH):].strip("/")
+        if rest:
+            if not rest.isdigit():
+                return json_response({"error": "not found", "path": path}, 404)
+            if method == "GET":
+                with self._lock:
+                    record = self._find_csdl(int(rest))
+                    if record is None:
+                        return json_response({"error": "not found"}, 404)
+                    return json_response(record)
+            if method == "PUT":
+                return self._csdl_update(int(rest), body)
+            return json_response({"error": "method not allowed"}, 405)
         if method == "GET":
             wanted = query.get("so_hieu")
             with self._lock:
@@ -1410,13 +1726,12 @@ href="{DOWNLOAD_PATH}?ma={d.attachment}">{e(file_name)}</a></td></tr>
                 return json_response(records)
         if method != "POST":
             return json_response({"error": "method not allowed"}, 405)
-        try:
-            data = json.loads(body.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            return json_response({"error": "invalid", "message": "body is not JSON"}, 400)
+        data = self._csdl_body(body)
+        if isinstance(data, Response):
+            return data
         problems = self._csdl_problems(data)
         if problems:
-            return json_response({"error": "invalid", "problems": problems}, 400)
+            return json_response({"error": "invalid", "problems": problems}, 422)
         with self._lock:
             key = _so_hieu_key(data["so_hieu"])
             existing = next((r for r in self._csdl["records"] if _so_hieu_key(r["so_hieu"]) == key), None)
@@ -1436,6 +1751,39 @@ href="{DOWNLOAD_PATH}?ma={d.attachment}">{e(file_name)}</a></td></tr>
             self._save_csdl()
             return json_response({"id": record_id, "so_hieu": data["so_hieu"]}, 201)
 
+    def _find_csdl(self, record_id: int) -> dict[str, Any] | None:
+        return next((r for r in self._csdl["records"] if r["id"] == record_id), None)
+
+    @staticmethod
+    def _csdl_body(body: bytes) -> dict[str, Any] | Response:
+        try:
+            data = json.loads(body.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            return json_response({"error": "invalid", "message": "body is not JSON"}, 400)
+        if not isinstance(data, dict):
+            return json_response({"error": "invalid", "problems": ["body must be a JSON object"]}, 400)
+        return data
+
+    def _csdl_update(self, record_id: int, body: bytes) -> Response:
+        """Replace ``ngay_ky``, ``co_quan`` and ``thu_tuc``; ``so_hieu`` may be omitted but never changes."""
+        data = self._csdl_body(body)
+        if isinstance(data, Response):
+            return data
+        with self._lock:
+            record = self._find_csdl(record_id)
+            if record is None:
+                return json_response({"error": "not found"}, 404)
+            problems = self._csdl_problems({"so_hieu": record["so_hieu"], **data})
+            if "so_hieu" in data and isinstance(data["so_hieu"], str) and data["so_hieu"].strip() \
+                    and _so_hieu_key(data["so_hieu"]) != _so_hieu_key(record["so_hieu"]):
+                problems.append("so_hieu may not change")
+            if problems:
+                return json_response({"error": "invalid", "problems": problems}, 422)
+            record.update({"ngay_ky": data["ngay_ky"], "co_quan": data["co_quan"], "thu_tuc": data["thu_tuc"],
+                           "updated_at": _now_iso()})
+            self._save_csdl()
+            return json_response(record)
+
     @staticmethod
     def _csdl_problems(data: Any) -> list[str]:
         if not isinstance(data, dict):
@@ -1454,11 +1802,78 @@ href="{DOWNLOAD_PATH}?ma={d.attachment}">{e(file_name)}</a></td></tr>
             for n, item in enumerate(items):
                 if not isinstance(item, dict) or not isinstance(item.get("ten"), str) or not item["ten"].strip():
                     problems.append(f"thu_tuc[{n}].ten is required")
-                elif not isinstance(item.get("loai"), str) or not item["loai"].strip():
+                    continue
+                if not isinstance(item.get("loai"), str) or not item["loai"].strip():
                     problems.append(f"thu_tuc[{n}].loai is required")
-                elif item.get("ma") is not None and not isinstance(item["ma"], str):
+                if item.get("ma") is not None and not isinstance(item["ma"], str):
                     problems.append(f"thu_tuc[{n}].ma must be a string or null")
+                if item.get("ma_ngoai") is not None and not isinstance(item["ma_ngoai"], str):
+                    problems.append(f"thu_tuc[{n}].ma_ngoai must be a string")
         return problems
+
+    # -- the provincial public-service portal (procedure catalogue) ------------------------------------
+
+    def _portal_route(self, method: str, path: str, query: Mapping[str, str], headers: Mapping[str, str],
+                      body: bytes) -> Response:
+        if not self._bearer_ok(headers, self.portal_token):
+            return json_response({"error": "unauthorized", "message": "invalid or missing bearer token"}, 401)
+        parts = path[len(PORTAL_API_PATH):].strip("/").split("/")
+        portal = self._portal
+        if parts == [""]:
+            if method == "GET":
+                with self._lock:
+                    return self._portal_answer(portal.list_records(query))
+            if method == "POST":
+                data = self._portal_body(body)
+                if isinstance(data, Response):
+                    return data
+                with self._lock:
+                    return self._portal_answer(portal.create(data, self.url, _now_iso()))
+            return json_response({"error": "method not allowed"}, 405)
+        if not parts[0].isdigit() or len(parts) > 2 or (len(parts) == 2 and parts[1] != "thu-hoi"):
+            return json_response({"error": "not found"}, 404)
+        record_id = int(parts[0])
+        if len(parts) == 2:
+            if method != "POST":
+                return json_response({"error": "method not allowed"}, 405)
+            data = self._portal_body(body)
+            if isinstance(data, Response):
+                return data
+            with self._lock:
+                return self._portal_answer(portal.withdraw(record_id, data, _now_iso()))
+        if method == "GET":
+            with self._lock:
+                return self._portal_answer(portal.get(record_id))
+        if method == "PUT":
+            data = self._portal_body(body)
+            if isinstance(data, Response):
+                return data
+            with self._lock:
+                return self._portal_answer(portal.update(record_id, data, _now_iso()))
+        return json_response({"error": "method not allowed"}, 405)
+
+    @staticmethod
+    def _portal_body(body: bytes) -> dict[str, Any] | Response:
+        try:
+            data = json.loads(body.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            return json_response({"error": "bad request", "message": "body is not JSON"}, 400)
+        if not isinstance(data, dict):
+            return json_response({"error": "bad request", "message": "body must be a JSON object"}, 400)
+        return data
+
+    def _portal_answer(self, answer: Answer) -> Response:
+        """The HTTP answer of the portal model; saves its state when it changed (lock held)."""
+        if answer.changed:
+            self._save_portal()
+        return json_response(answer.payload, answer.status, answer.headers)
+
+    def _portal_public(self, rest: str) -> Response:
+        if not rest.isdigit():
+            return html_response(_page("Không tìm thấy", "<p>Không tìm thấy thủ tục hành chính.</p>"), 404)
+        with self._lock:
+            status, title, body = self._portal.public_page(int(rest))
+        return html_response(_page(title, body), status)
 
 
 def _page(title: str, body: str) -> str:

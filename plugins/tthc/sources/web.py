@@ -101,12 +101,15 @@ class PoliteSession(requests.Session):
 
     def __init__(self, *, retries: int = 3, backoff: float = 0.5, min_interval: float = 0.0,
                  respect_robots: bool = True, cache: HttpCache | None = None,
-                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> None:
+                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
+                 retry_methods: frozenset[str] | None = None) -> None:
         super().__init__()
         retry = _Retry(
             total=retries, connect=retries, read=retries, status=retries, backoff_factor=backoff,
             status_forcelist=(429, 500, 502, 503, 504),
-            allowed_methods=None,  # POST too: every call we make is a read
+            # None: POST too, for sources (every call they make is a read); publishing channels pass
+            # IDEMPOTENT_METHODS so that a create is never sent twice by the transport
+            allowed_methods=retry_methods,
             respect_retry_after_header=True, raise_on_status=False,
         )
         retry.min_backoff = min_interval
@@ -188,13 +191,17 @@ class PoliteSession(requests.Session):
         return response
 
 
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+
+
 def make_session(retries: int = 3, backoff: float = 0.5, *, min_interval: float | None = None,
-                 respect_robots: bool = True, cache: HttpCache | None = None) -> PoliteSession:
+                 respect_robots: bool = True, cache: HttpCache | None = None,
+                 retry_methods: frozenset[str] | None = None) -> PoliteSession:
     """A :class:`PoliteSession`; ``min_interval`` defaults to ``TTHC_MIN_REQUEST_INTERVAL`` (1 s)."""
     if min_interval is None:
         min_interval = float(os.environ.get("TTHC_MIN_REQUEST_INTERVAL", "1.0"))
     return PoliteSession(retries=retries, backoff=backoff, min_interval=min_interval,
-                         respect_robots=respect_robots, cache=cache)
+                         respect_robots=respect_robots, cache=cache, retry_methods=retry_methods)
 
 
 @dataclass

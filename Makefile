@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test test-fast test-pg lint bench clean constraints
+.PHONY: install demo test test-fast test-prod prod-local prod-local-down lint bench clean constraints
 
 $(STAMP): requirements.txt constraints.txt pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) (Python 3.11); set PYTHON=/path/to/python3.11"; exit 1; }
@@ -16,7 +16,7 @@ $(STAMP): requirements.txt constraints.txt pyproject.toml
 
 install: $(STAMP)
 
-## Run the four DAGs end to end on SQLite + the bundled sandbox; prints a summary table.
+## Run the DAGs end to end on SQLite + the bundled sandbox; prints a summary table.
 demo: $(STAMP)
 	$(BIN)/tthc demo
 
@@ -25,7 +25,19 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -m "not e2e"
+	$(BIN)/python -m pytest -m "not e2e and not prod"
+
+## Only the production-topology test: CeleryExecutor, two workers, PostgreSQL, Redis, REST-triggered.
+test-prod: $(STAMP)
+	$(BIN)/python -m pytest -m prod
+
+## Start the production topology natively (api-server, scheduler, dag-processor, triggerer, 2 Celery
+## workers, sandbox); `make prod-local-down` stops it.
+prod-local: $(STAMP)
+	$(BIN)/tthc prod-local up
+
+prod-local-down: $(STAMP)
+	$(BIN)/tthc prod-local down
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

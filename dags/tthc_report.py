@@ -1,15 +1,20 @@
 """
 ### tthc_report — the nightly digest email (bản tin hằng ngày)
 
-Runs when `tthc_compare` updates `tthc://catalogue/flags` (it does not wait for the approval). Renders the Vietnamese digest (HTML + plain
-text, `include/templates/digest.*.j2`): decisions received in the window, procedures to announce sorted
-by deadline (late first), items needing review, and what was published. Sent with yagmail through the
-`tthc_smtp` connection, at most once per run date (mail ledger).
+Runs when `tthc_compare` updates `tthc://catalogue/flags` (it does not wait for the approval). The
+Vietnamese digest (HTML + plain text, `include/templates/digest.*.j2`): new ministry decisions;
+procedures to announce by urgency (overdue / due within 5 working days / later); items waiting for
+review or approval with links to the Airflow UI; what was published per channel; failing sources and
+channels. Sent only when there is something to say, plus a weekly "all quiet" digest
+(`mail.quiet_weekday`). Recipients: the roles of `mail.reports.digest`. Sent with yagmail through the
+`tthc_smtp` connection, once per (run date, recipient); archived under `mail.archive_dir`.
+
+Param `resend`: send again to everyone (a new Message-ID), e.g. after fixing an address.
 """
 
 from __future__ import annotations
 
-from airflow.sdk import dag, task
+from airflow.sdk import Param, dag, task
 from tthc.assets import FLAGS
 from tthc.dag_defaults import DEFAULT_ARGS, START, TAGS, WINDOW_PARAMS
 
@@ -23,7 +28,8 @@ from tthc.dag_defaults import DEFAULT_ARGS, START, TAGS, WINDOW_PARAMS
     tags=TAGS,
     doc_md=__doc__,
     default_args=DEFAULT_ARGS,
-    params=WINDOW_PARAMS,
+    params={**WINDOW_PARAMS,
+            "resend": Param(False, type="boolean", description="Send again even if already sent for this date")},
 )
 def tthc_report():
     @task
@@ -31,7 +37,7 @@ def tthc_report():
         from tthc import pipeline
         from tthc.window import window_from_context
 
-        return pipeline.send_digest(window_from_context(context))
+        return pipeline.send_digest(window_from_context(context), resend=context["params"]["resend"])
 
     send_digest()
 

@@ -15,7 +15,8 @@ from tthc.cli import build_parser, main
 VENV_BIN = Path(__file__).resolve().parents[1] / ".venv" / "bin"
 DATA = Path(__file__).resolve().parents[1] / "plugins" / "tthc" / "sandbox" / "data"
 DEMO_CSV = DATA / "province_catalogue.csv"
-SUBCOMMANDS = ["db", "seed", "catalogue", "sandbox", "deadline", "summary", "search", "match", "review", "demo"]
+SUBCOMMANDS = ["db", "seed", "catalogue", "sandbox", "deadline", "summary", "search", "match", "review", "report",
+               "prod-local", "demo"]
 
 
 @pytest.fixture
@@ -211,3 +212,26 @@ def test_review_list_and_decide(ready: str, capsys: pytest.CaptureFixture[str]) 
         compare(s, load_department(), as_of=date(2026, 11, 26))
     assert main(["review", "list"]) == 0
     assert "Không có mục nào chờ xem xét" in capsys.readouterr().out
+
+
+def test_report_renders_files_and_sends_nothing(ready: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from openpyxl import load_workbook as load
+
+    out = tmp_path / "samples"
+    assert main(["report", "periodic", "--period", "2026-Q4", "--out", str(out)]) == 0
+    assert "Quý IV năm 2026" in capsys.readouterr().out
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["bao-cao-kstthc-2026-Q4.html", "bao-cao-kstthc-2026-Q4.png", "bao-cao-kstthc-2026-Q4.txt",
+                     "bao-cao-kstthc-2026-Q4.xlsx"]
+    html = (out / "bao-cao-kstthc-2026-Q4.html").read_text(encoding="utf-8")
+    assert 'src="bao-cao-kstthc-2026-Q4.png"' in html and "cid:" not in html
+    assert (out / "bao-cao-kstthc-2026-Q4.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert load(out / "bao-cao-kstthc-2026-Q4.xlsx").active["A5"].value.startswith("(Kỳ báo cáo")
+    assert main(["report", "digest", "--as-of", "2026-11-26", "--out", str(out)]) == 0
+    assert (out / "ban-tin-2026-11-26.txt").read_text(encoding="utf-8").startswith("[KSTTHC] Không có việc mới")
+    assert main(["report", "periodic", "--period", "2026-Q5", "--out", str(out)]) == 2
+    from tthc.db.models import MailLog
+    from tthc.db.session import session_scope
+
+    with session_scope(ready) as s:
+        assert s.scalar(select(func.count()).select_from(MailLog)) == 0

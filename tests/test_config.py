@@ -203,3 +203,28 @@ def test_catalogue_db_url_keeps_special_characters_in_password(monkeypatch: pyte
     monkeypatch.setenv("AIRFLOW_CONN_TTHC_CATALOGUE", "postgresql://tthc:p%40ss%2Fw@db:5432/tthc")
     url = make_url(catalogue_db_url())
     assert (url.username, url.password, url.host, url.port, url.database) == ("tthc", "p@ss/w", "db", 5432, "tthc")
+
+
+def test_recipients_per_role_and_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = dict(OTHER_DEPT_JSON)
+    data["mail"] = {"sender": "s@x.gov.vn", "roles": {"lanh_dao": ["gd@x.gov.vn"], "kstthc": ["k@x.gov.vn", "gd@x.gov.vn"],
+                                                      "it": ["it@x.gov.vn"]},
+                    "reports": {"periodic": ["lanh_dao", "kstthc"]}, "archive_dir": str(tmp_path / "arc")}
+    f = tmp_path / "dept.yaml"
+    f.write_text(json.dumps(data), encoding="utf-8")
+    monkeypatch.setenv("TTHC_DEPARTMENT_FILE", str(f))
+    d = load_department()
+    assert d.recipients_for("periodic") == ["gd@x.gov.vn", "k@x.gov.vn"]  # once each, in role order
+    assert d.recipients == ["k@x.gov.vn", "gd@x.gov.vn"]  # digest: kstthc by default
+    assert d.ops_recipients == ["it@x.gov.vn"]
+    assert d.archive_path() == tmp_path / "arc"
+    data["mail"]["reports"] = {"digest": ["giam_doc"]}
+    f.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(ValueError, match="unknown roles"):
+        load_department()
+
+
+def test_bundled_department_roles() -> None:
+    d = load_department()
+    assert d.recipients_for("periodic") == ["giamdoc@sokhcn.tphcm.gov.vn", "vanphong@sokhcn.tphcm.gov.vn"]
+    assert d.report_cutoff_day == 15 and d.airflow_url == "http://localhost:8080"

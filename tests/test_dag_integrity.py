@@ -11,7 +11,7 @@ import pytest
 
 DAGS_DIR = Path(__file__).resolve().parents[1] / "dags"
 DAG_FILES = sorted(DAGS_DIR.glob("*.py"))
-EXPECTED = {"tthc_ingest", "tthc_compare", "tthc_approve", "tthc_sync", "tthc_report"}
+EXPECTED = {"tthc_ingest", "tthc_compare", "tthc_approve", "tthc_sync", "tthc_report", "tthc_periodic_report"}
 
 
 @pytest.fixture(scope="module")
@@ -91,3 +91,11 @@ def test_dag_file_has_no_heavy_imports_and_parses_fast(dag_file):
     assert elapsed < 1.0, f"{dag_file.name} took {elapsed}s to parse"
     assert heavy == "-", f"{dag_file.name} imports heavy modules at top level: {heavy}"
     assert time.perf_counter() - t < 120
+
+
+def test_plugin_loader_ignores_the_package():
+    """Airflow's plugin loader must not import plugins/tthc/*.py by bare file name (.airflowignore)."""
+    from airflow._shared.module_loading.file_discovery import find_path_from_directory
+
+    plugins = Path(__file__).resolve().parents[1] / "plugins"
+    assert [p for p in find_path_from_directory(str(plugins), ".airflowignore") if p.endswith(".py")] == []

@@ -138,7 +138,7 @@ def test_pipeline_end_to_end(wired, dags, sandbox, smtp_sink, dept):
     assert len(messages) == 1
     msg = email.message_from_bytes(messages[0].read_bytes(), policy=email.policy.default)
     subject = str(msg["Subject"])
-    assert subject.startswith(f"[KSTTHC] Bản tin ngày {vn_date(AS_OF)}")
+    assert subject.startswith("[KSTTHC] ") and subject.endswith(f" — {vn_date(AS_OF)}") and "quá hạn" in subject
     assert unicodedata.is_normalized("NFC", subject)
     assert dept.recipients[0] in str(msg["To"])
     plain = msg.get_body(("plain",)).get_content()

@@ -27,7 +27,8 @@ def send_ops_mail(*, kind: str, key: str, subject: str, text: str) -> None:
         subject=subject, html="<pre>" + text.replace("&", "&amp;").replace("<", "&lt;") + "</pre>", text=text,
     )
     with session_scope() as session:
-        send_once(session, YagmailMailer.from_endpoint(get_endpoint("tthc_smtp")), mail)
+        send_once(session, YagmailMailer.from_endpoint(get_endpoint("tthc_smtp")), mail,
+                  archive_dir=dept.archive_path())
 
 
 class OpsMailNotifier(BaseNotifier):

@@ -11,7 +11,10 @@
     tthc match FILE.csv                match pasted annex names (columns name, code) to the catalogue
     tthc review list                   the review queue (names the matcher would not decide alone)
     tthc review decide ID --code CODE  answer a review item (or --not-in-catalogue); reused for that name
-    tthc demo                          run the four DAGs end to end on the embedded default
+    tthc report periodic --period 2026-Q4 --out DIR   render a periodic KSTTHC report (HTML, text, xlsx, chart)
+    tthc report digest --as-of 2026-11-26 --out DIR   render the nightly digest of a date (HTML, text)
+    tthc demo                          run the DAGs end to end on the embedded default
+    tthc prod-local up|down|status     the production topology natively (PostgreSQL, Redis, Celery workers)
 """
 
 from __future__ import annotations
@@ -159,6 +162,68 @@ def cmd_review(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    """Render a report to files (a preview or a sample); nothing is sent and the mail ledger is untouched."""
+    from datetime import datetime, time, timedelta
+
+    from tthc.config import load_department
+    from tthc.db.session import session_scope
+    from tthc.window import VN_TZ
+
+    dept = load_department()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    with session_scope() as session:
+        if args.kind == "periodic":
+            from tthc.pipeline import parse_period_key
+            from tthc.reports.periodic import periodic_mail
+
+            try:
+                period = parse_period_key(args.period, dept.report_cutoff_day)
+            except ValueError as exc:
+                print(str(exc), file=sys.stderr)
+                return 2
+            mail = periodic_mail(session, dept, period)
+            stem = f"bao-cao-kstthc-{period.key}"
+        else:
+            from tthc.reports.digest import build_digest, digest_mail
+
+            end = datetime.combine(args.as_of, time(1, 0), tzinfo=VN_TZ)
+            digest = build_digest(session, window_start=end - timedelta(days=1), window_end=end, as_of=args.as_of)
+            mail = digest_mail(digest, dept)
+            stem = f"ban-tin-{args.as_of.isoformat()}"
+    html = mail.html
+    for part in mail.parts:
+        target = out / (f"{stem}.png" if part.cid else f"{stem}{Path(part.filename).suffix}")
+        target.write_bytes(part.data)
+        if part.cid:  # the preview shows the chart from the file next to it
+            html = html.replace(f"cid:{part.cid}", target.name)
+    (out / f"{stem}.html").write_text(html, encoding="utf-8")
+    (out / f"{stem}.txt").write_text(mail.subject + "\n\n" + mail.text, encoding="utf-8")
+    print(f"{mail.subject}\n  → {out / (stem + '.html')}")
+    return 0
+
+
+def cmd_prod_local(args: argparse.Namespace) -> int:
+    from tthc import prodlocal
+
+    if args.action == "up":
+        topo = prodlocal.up(fresh=not args.keep)
+        print(f"Airflow UI/API: {topo.api_url} (user {prodlocal.ADMIN_USER}, password {prodlocal.ADMIN_PASSWORD})\n"
+              f"sandbox: {topo.sandbox_url}  SMTP sink: 127.0.0.1:{topo.smtp_port}\nlogs: {topo.logs}\n"
+              "stop with: tthc prod-local down")
+    elif args.action == "down":
+        stopped = prodlocal.down()
+        print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
+    else:
+        try:
+            for name, alive in prodlocal.status().items():
+                print(f"{name:14} {'running' if alive else 'STOPPED'}")
+        except FileNotFoundError:
+            print("not running")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from tthc.demo import run_demo
 
@@ -225,6 +290,21 @@ def build_parser() -> argparse.ArgumentParser:
     dec.add_argument("--by", help="who decides (default: the login name)")
     dec.add_argument("--note", help="a comment kept with the answer")
     rv.set_defaults(func=cmd_review)
+
+    rp = sub.add_parser("report", help="render a report to files (preview, samples); sends nothing")
+    rp_sub = rp.add_subparsers(dest="kind", required=True)
+    per = rp_sub.add_parser("periodic", help="a periodic KSTTHC report")
+    per.add_argument("--period", required=True, help="2026-Q4, 2026-H2 or 2026-Y")
+    per.add_argument("--out", default="var/reports", help="output folder (default var/reports)")
+    dig = rp_sub.add_parser("digest", help="the nightly digest of a date")
+    dig.add_argument("--as-of", type=_date, default=date(2026, 11, 26), help="the run date (default 2026-11-26)")
+    dig.add_argument("--out", default="var/reports", help="output folder (default var/reports)")
+    rp.set_defaults(func=cmd_report)
+
+    pl = sub.add_parser("prod-local", help="the production topology on this machine (no Docker)")
+    pl.add_argument("action", choices=["up", "down", "status"])
+    pl.add_argument("--keep", action="store_true", help="up: keep the databases and state of the last run")
+    pl.set_defaults(func=cmd_prod_local)
 
     demo = sub.add_parser("demo", help="run the four DAGs end to end on the embedded default")
     demo.add_argument("--as-of", type=_date, default=date(2026, 11, 26),

@@ -43,8 +43,15 @@ def templates_dir() -> Path:
     return Path(env) if env else project_root() / "include" / "templates"
 
 
+DEFAULT_REPORT_ROLES = {"digest": ["kstthc"], "periodic": ["lanh_dao", "kstthc"], "ops": ["it"]}
+ROLE_NAMES = {"lanh_dao": "Lãnh đạo", "kstthc": "Bộ phận kiểm soát TTHC", "it": "Kỹ thuật (CNTT)"}
+
+
 @dataclass(frozen=True)
 class Department:
+    """The department's settings. Mail goes to roles (``lanh_dao`` leaders, ``kstthc`` the KSTTHC staff,
+    ``it`` the technical team); ``report_roles`` says which roles receive which report."""
+
     name: str
     province: str
     ministries: list[str]
@@ -52,30 +59,73 @@ class Department:
     levels: list[str]
     ingest_start: date
     sender: str
-    recipients: list[str]
-    ops_recipients: list[str] = field(default_factory=list)
+    recipients: list[str]  # of the nightly digest (derived from roles)
+    ops_recipients: list[str] = field(default_factory=list)  # of ops alerts (derived from roles)
     note: str = ""
     source_failure_threshold: int = 3  # alerts.source_failures: failed runs in a row before one ops alert
+    roles: dict[str, list[str]] = field(default_factory=dict)
+    report_roles: dict[str, list[str]] = field(default_factory=lambda: dict(DEFAULT_REPORT_ROLES))
+    archive_dir: str = ""  # where every sent report is archived (.eml + .html); default <var>/mail-archive
+    airflow_url: str = ""  # base URL of the Airflow UI, for links in the digest
+    quiet_weekday: int = 0  # weekday (0 = Monday) of the weekly "all quiet" digest
+    report_cutoff_day: int = 15  # periodic reports run from this day of the month before the period
+
+    def recipients_for(self, report: str) -> list[str]:
+        """Addresses of the roles that receive ``report`` (digest, periodic, ops), in order, once each."""
+        out: list[str] = []
+        for role in self.report_roles.get(report, []):
+            for address in self.roles.get(role, []):
+                if address not in out:
+                    out.append(address)
+        return out
 
     @classmethod
     def from_mapping(cls, data: dict[str, Any]) -> Department:
         mail = data.get("mail") or {}
         try:
-            return cls(
+            sender = str(mail["sender"])
+            roles = {str(k): [str(a) for a in (v or [])] for k, v in (mail.get("roles") or {}).items()}
+            # the older, flat form: recipients (KSTTHC staff) and ops_recipients (IT)
+            if "recipients" in mail:
+                roles.setdefault("kstthc", [str(r) for r in mail["recipients"] or []])
+            if "ops_recipients" in mail:
+                roles.setdefault("it", [str(r) for r in mail["ops_recipients"] or []])
+            if not roles:
+                raise KeyError("mail.roles")
+            report_roles = {**DEFAULT_REPORT_ROLES,
+                            **{str(k): [str(r) for r in v] for k, v in (mail.get("reports") or {}).items()}}
+            for report, wanted in report_roles.items():
+                unknown = [r for r in wanted if r not in roles and r not in ROLE_NAMES]
+                if unknown:
+                    raise ValueError(f"department settings: mail.reports.{report} names unknown roles {unknown}")
+            dept = cls(
                 name=str(data["name"]),
                 province=str(data["province"]),
                 ministries=[str(m) for m in data.get("ministries") or []],
                 fields=[str(f) for f in data["fields"]],
                 levels=[str(lv) for lv in data["levels"]],
                 ingest_start=date.fromisoformat(str(data["ingest_start"])),
-                sender=str(mail["sender"]),
-                recipients=[str(r) for r in mail["recipients"]],
-                ops_recipients=[str(r) for r in mail.get("ops_recipients") or []],
+                sender=sender,
+                recipients=[],
                 note=str(data.get("note") or ""),
                 source_failure_threshold=int((data.get("alerts") or {}).get("source_failures", 3)),
+                roles=roles,
+                report_roles=report_roles,
+                archive_dir=str(mail.get("archive_dir") or ""),
+                airflow_url=str(data.get("airflow_url") or "").rstrip("/"),
+                quiet_weekday=int(mail.get("quiet_weekday", 0)),
+                report_cutoff_day=int((data.get("reports") or {}).get("cutoff_day", 15)),
             )
         except KeyError as exc:  # pragma: no cover - message tested via load_department
             raise ValueError(f"department settings: missing key {exc}") from exc
+        if not 1 <= dept.report_cutoff_day <= 28:
+            raise ValueError("department settings: reports.cutoff_day must be between 1 and 28")
+        object.__setattr__(dept, "recipients", dept.recipients_for("digest"))
+        object.__setattr__(dept, "ops_recipients", dept.recipients_for("ops"))
+        return dept
+
+    def archive_path(self) -> Path:
+        return Path(self.archive_dir) if self.archive_dir else var_dir() / "mail-archive"
 
 
 def load_department(path: str | Path | None = None) -> Department:

@@ -158,18 +158,22 @@ def reconcile_channels(window: RunWindow, names: list[str], repair: bool = True)
     return out
 
 
-def send_digest(window: RunWindow) -> dict[str, Any]:
-    from tthc.reports.digest import build_digest, digest_mail
+def send_digest(window: RunWindow, resend: bool = False) -> dict[str, Any]:
+    """The nightly digest, to the roles that receive it, once per run date (unless ``resend``)."""
+    from tthc.reports.digest import build_digest, digest_mail, should_send
     from tthc.reports.mail import YagmailMailer, send_once
 
     dept = load_department()
-    mailer = YagmailMailer.from_endpoint(get_endpoint("tthc_smtp"))
     with session_scope() as session:
         digest = build_digest(session, window_start=window.start, window_end=window.end, as_of=window.as_of)
         mail = digest_mail(digest, dept)
-        outcome = send_once(session, mailer, mail)
-    return {"sent": outcome.sent, "reason": outcome.reason, "subject": mail.subject,
-            "recipients": list(mail.recipients), "late": len(digest.late), "pending": len(digest.pending)}
+        if not should_send(digest, dept):
+            return {"sent": False, "reason": "nothing to say (the all-quiet digest goes out weekly)",
+                    "subject": mail.subject}
+        mailer = YagmailMailer.from_endpoint(get_endpoint("tthc_smtp"))
+        outcome = send_once(session, mailer, mail, archive_dir=dept.archive_path(), resend=resend)
+    return {"sent": outcome.sent, "reason": outcome.reason, "subject": mail.subject, "sent_to": outcome.sent_to,
+            "skipped": outcome.skipped, "late": len(digest.late), "pending": len(digest.pending)}
 
 
 def prepare_draft(window: RunWindow) -> dict[str, Any] | None:
@@ -222,3 +226,36 @@ def record_approval(window: RunWindow, draft: dict[str, Any], response: dict[str
         return {"announcement_id": ann.id, "status": ann.status, "so_hieu": ann.so_hieu,
                 "signed_date": ann.signed_date.isoformat() if ann.signed_date else None,
                 "flags": len(ann.flags), "decided_by": ann.decided_by}
+
+
+def parse_period_key(key: str, cutoff_day: int):
+    """``2026-Q4`` / ``2026-H2`` / ``2026-Y`` → the reporting period."""
+    from tthc.reports.periodic import period_for
+
+    year, _, part = key.partition("-")
+    kinds = {"Q": "quarter", "H": "half", "Y": "year"}
+    if not year.isdigit() or not part or part[0] not in kinds:
+        raise ValueError(f"period {key!r}: expected YYYY-Q1..Q4, YYYY-H1/H2 or YYYY-Y")
+    number = int(part[1:]) if part[1:] else 1
+    return period_for(kinds[part[0]], int(year), number, cutoff_day)
+
+
+def send_periodic(window: RunWindow, period_key: str | None = None, resend: bool = False) -> dict[str, Any]:
+    """Send the periodic KSTTHC reports due on the run date (or the one named by ``period_key``)."""
+    from tthc.reports.mail import YagmailMailer, send_once
+    from tthc.reports.periodic import due_periods, periodic_mail
+
+    dept = load_department()
+    periods = [parse_period_key(period_key, dept.report_cutoff_day)] if period_key else \
+        due_periods(window.as_of, dept.report_cutoff_day)
+    if not periods:
+        return {"sent": [], "reason": f"no report period ends on {window.as_of:%d/%m/%Y}"}
+    mailer = YagmailMailer.from_endpoint(get_endpoint("tthc_smtp"))
+    out = []
+    for period in periods:
+        with session_scope() as session:
+            mail = periodic_mail(session, dept, period)
+            outcome = send_once(session, mailer, mail, archive_dir=dept.archive_path(), resend=resend)
+        out.append({"period": period.key, "subject": mail.subject, "sent_to": outcome.sent_to,
+                    "skipped": outcome.skipped})
+    return {"sent": out}

@@ -269,17 +269,21 @@ class Posting(Base):
 
 
 class MailLog(Base):
-    """Ledger of emails: one row per (kind, period); a row means it was sent (or is being sent)."""
+    """Ledger of emails: one row per (kind, period, recipient); a row ``sent`` means that recipient got
+    that report for that period (rows from before per-recipient sending have recipient "")."""
 
     __tablename__ = "mail_log"
-    __table_args__ = (UniqueConstraint("kind", "period_key", name="uq_mail_natural"),)
+    __table_args__ = (UniqueConstraint("kind", "period_key", "recipient", name="uq_mail_natural"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))
     period_key: Mapped[str] = mapped_column(String(64))
+    recipient: Mapped[str] = mapped_column(String(255), default="")
     subject: Mapped[str] = mapped_column(Text)
     recipients: Mapped[str] = mapped_column(Text)
     message_id: Mapped[str | None] = mapped_column(String(255))
     status: Mapped[str] = mapped_column(String(16), default="sending")  # sending | sent | failed
+    sends: Mapped[int] = mapped_column(Integer, default=1)  # 1, then +1 for each deliberate resend
+    archive_path: Mapped[str | None] = mapped_column(Text)  # the .eml kept after sending
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 

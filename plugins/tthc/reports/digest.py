@@ -1,36 +1,76 @@
-"""The nightly digest (bản tin hằng ngày): new decisions, what must be announced and by when, what was
-published. Built from the database for one run window; sent once per run date."""
+"""The nightly digest (bản tin hằng ngày), built from the database for one run window.
+
+What it says: new ministry decisions; procedures to announce with their deadlines, by urgency (overdue /
+due within 5 working days / later); items waiting for review or approval, with links to the Airflow UI;
+what was published per channel; sources and channels that are failing.
+
+When it is sent: only when there is something to say; on the department's ``quiet_weekday`` a short
+"all quiet" digest goes out otherwise, so silence always means "nothing new", never "broken". Subject
+states the essentials, e.g. "[KSTTHC] 3 TTHC cần công bố, 1 quá hạn — 26/11/2026".
+"""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tthc.compare.deadlines import WorkCalendar
 from tthc.config import Department
-from tthc.db.models import Announcement, Decision, Flag, Posting
+from tthc.db.models import Announcement, Decision, Flag, Posting, SourceHealth
 from tthc.reports.mail import OutgoingMail
 from tthc.reports.render import environment, render, vn_date
+
+SOON_WORKING_DAYS = 5
+CHANNEL_NAMES = {"cms": "Trang thông tin điện tử của Sở", "province_portal": "Cổng dịch vụ công cấp tỉnh",
+                 "csdl": "CSDL quốc gia về TTHC"}
+MAX_LINKS = 10
+
+
+@dataclass
+class ChannelSummary:
+    channel: str
+    label: str
+    created_or_updated: int
+    withdrawn: int
+    urls: list[str]
 
 
 @dataclass
 class Digest:
     as_of: date
     decisions: list[Decision]
-    late: list[Flag]
-    pending: list[Flag]
+    late: list[Flag]  # overdue
+    soon: list[Flag]  # due within SOON_WORKING_DAYS working days
+    later: list[Flag]
     review: list[Flag]
-    postings: list[Posting]
     drafts: list[Announcement] = field(default_factory=list)  # waiting for a person's approval
+    published: list[ChannelSummary] = field(default_factory=list)
+    failing: list[SourceHealth] = field(default_factory=list)
+    quiet: bool = False  # nothing to say (sent only on the quiet weekday)
+
+    @property
+    def pending(self) -> list[Flag]:
+        """Still to announce and not overdue."""
+        return self.soon + self.later
 
     @property
     def open_count(self) -> int:
-        return len(self.late) + len(self.pending)
+        return len(self.late) + len(self.soon) + len(self.later)
+
+    @property
+    def has_news(self) -> bool:
+        return bool(self.decisions or self.open_count or self.review or self.drafts or self.published
+                    or self.failing)
 
 
-def build_digest(session: Session, *, window_start: datetime, window_end: datetime, as_of: date) -> Digest:
+def build_digest(session: Session, *, window_start: datetime, window_end: datetime, as_of: date,
+                 calendar: WorkCalendar | None = None) -> Digest:
+    calendar = calendar or WorkCalendar.from_file()
+    soon_until = calendar.add_working_days(as_of, SOON_WORKING_DAYS)
     decisions = list(session.scalars(
         select(Decision).where(Decision.ingested_at >= window_start, Decision.ingested_at <= window_end)
         .order_by(Decision.published_date, Decision.id)
@@ -38,30 +78,75 @@ def build_digest(session: Session, *, window_start: datetime, window_end: dateti
     flags = list(session.scalars(
         select(Flag).where(Flag.status.in_(("open", "review"))).order_by(Flag.deadline, Flag.id)
     ))
-    postings = list(session.scalars(select(Posting).where(Posting.posted_for == as_of).order_by(Posting.id)))
-    return Digest(
+    open_flags = [f for f in flags if f.status == "open"]
+    by_channel: dict[str, list[Posting]] = defaultdict(list)
+    for posting in session.scalars(select(Posting).where(Posting.posted_for == as_of).order_by(Posting.id)):
+        by_channel[posting.channel].append(posting)
+    published = [ChannelSummary(ch, CHANNEL_NAMES.get(ch, ch),
+                                sum(p.status == "posted" for p in rows), sum(p.status == "withdrawn" for p in rows),
+                                list(dict.fromkeys(p.url for p in rows if p.url))[:MAX_LINKS])
+                 for ch, rows in sorted(by_channel.items())]
+    digest = Digest(
         as_of=as_of,
         decisions=decisions,
-        late=[f for f in flags if f.status == "open" and f.deadline < as_of],
-        pending=[f for f in flags if f.status == "open" and f.deadline >= as_of],
+        late=[f for f in open_flags if f.deadline < as_of],
+        soon=[f for f in open_flags if as_of <= f.deadline <= soon_until],
+        later=[f for f in open_flags if f.deadline > soon_until],
         review=[f for f in flags if f.status == "review"],
-        postings=postings,
         drafts=list(session.scalars(select(Announcement).where(Announcement.status == "draft")
                                     .order_by(Announcement.id))),
+        published=published,
+        failing=list(session.scalars(select(SourceHealth).where(SourceHealth.consecutive_failures > 0)
+                                     .order_by(SourceHealth.source))),
     )
+    digest.quiet = not digest.has_news
+    return digest
+
+
+def should_send(digest: Digest, dept: Department) -> bool:
+    """Something to say, or the weekly "all quiet" line."""
+    return digest.has_news or digest.as_of.weekday() == dept.quiet_weekday
+
+
+def subject_of(digest: Digest) -> str:
+    parts = []
+    if digest.open_count:
+        parts.append(f"{digest.open_count} TTHC cần công bố")
+    if digest.late:
+        parts.append(f"{len(digest.late)} quá hạn")
+    if digest.review:
+        parts.append(f"{len(digest.review)} cần xem xét")
+    if digest.drafts:
+        parts.append(f"{len(digest.drafts)} dự thảo chờ phê duyệt")
+    if digest.failing:
+        parts.append(f"{len(digest.failing)} nguồn/kênh đang lỗi")
+    if not parts and digest.decisions:
+        parts.append(f"{len(digest.decisions)} quyết định mới")
+    if not parts and digest.published:
+        parts.append("đã đăng tải " + ", ".join(c.label for c in digest.published))
+    if not parts:
+        parts.append("Không có việc mới")
+    return f"[KSTTHC] {', '.join(parts)} — {vn_date(digest.as_of)}"
+
+
+def links(dept: Department) -> dict[str, str]:
+    """Airflow UI pages the digest points to (empty when ``airflow_url`` is not configured)."""
+    base = dept.airflow_url
+    if not base:
+        return {}
+    return {"approve": f"{base}/dags/tthc_approve", "compare": f"{base}/dags/tthc_compare",
+            "sync": f"{base}/dags/tthc_sync", "ingest": f"{base}/dags/tthc_ingest"}
 
 
 def digest_mail(digest: Digest, dept: Department) -> OutgoingMail:
     env = environment()
-    subject = (f"[KSTTHC] Bản tin ngày {vn_date(digest.as_of)}: {digest.open_count} TTHC chờ công bố"
-               f", {len(digest.late)} quá hạn, {len(digest.review)} cần xem xét"
-               + (f", {len(digest.drafts)} dự thảo chờ phê duyệt" if digest.drafts else ""))
-    context = {"d": digest, "dept": dept, "subject": subject}
+    subject = subject_of(digest)
+    context = {"d": digest, "dept": dept, "subject": subject, "links": links(dept), "soon_days": SOON_WORKING_DAYS}
     return OutgoingMail(
         kind="digest",
         period_key=digest.as_of.isoformat(),
         sender=dept.sender,
-        recipients=tuple(dept.recipients),
+        recipients=tuple(dept.recipients_for("digest")),
         subject=subject,
         html=render(env, "digest.html.j2", **context),
         text=render(env, "digest.txt.j2", **context),

@@ -1,18 +1,27 @@
-"""Sending mail exactly once: the mail ledger plus a yagmail-backed mailer.
+"""Sending mail exactly once per (report, period, recipient): the mail ledger plus a yagmail mailer.
 
-Ledger protocol per (kind, period): a row ``sending`` is committed before the SMTP call and turned
-``sent`` after it. A row already ``sent`` means the message is never sent again. A row left
-``sending`` (the process died mid-send) is retried with the same deterministic Message-ID, so a mail
-client shows at most one message even in that rare case.
+Ledger protocol per (kind, period, recipient): a row ``sending`` is committed before the SMTP call and
+turned ``sent`` after it. A row already ``sent`` means that recipient never gets that report for that
+period again, unless ``resend`` is asked for (then the row counts one more send and the message gets a
+new Message-ID). A row left ``sending`` or ``failed`` (SMTP down, the process died mid-send) is retried
+with the same deterministic Message-ID, so a mail client shows at most one message even in that case.
+
+Each recipient gets their own message (so one bad address does not block the others and the ledger can
+say who got what). Every sent message is archived as ``.eml`` and ``.html`` under
+``<archive>/<kind>/<period>/`` (``Department.archive_path()``), attachments included in the ``.eml``.
 """
 
 from __future__ import annotations
 
-import email
 import email.policy
+import hashlib
+import re
 import unicodedata
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.utils import formataddr, formatdate
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -20,9 +29,28 @@ from sqlalchemy.orm import Session
 from tthc.config import Endpoint
 from tthc.db.models import MailLog
 
+SENDER_NAME = "Hệ thống KSTTHC"
+# Serialise without folding headers: the standard library's folding of a long Vietnamese subject into
+# several RFC 2047 encoded words can drop the space between two of them ("6 thángcuối năm"); unfolded,
+# the subject is one encoded word (well under SMTP's 998-character line limit). Bodies are already
+# wrapped (quoted-printable, base64) when they are set.
+WIRE_POLICY = email.policy.SMTP.clone(max_line_length=None)
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
 
 class MailError(RuntimeError):
     pass
+
+
+@dataclass(frozen=True)
+class MailPart:
+    """A file sent with a mail: an attachment, or (with ``cid``) an image the HTML shows inline as
+    ``<img src="cid:<cid>">``."""
+
+    filename: str
+    content_type: str  # e.g. "image/png", XLSX_TYPE
+    data: bytes
+    cid: str | None = None
 
 
 @dataclass(frozen=True)
@@ -34,20 +62,45 @@ class OutgoingMail:
     subject: str
     html: str
     text: str
+    parts: tuple[MailPart, ...] = ()
 
-    @property
-    def message_id(self) -> str:
+    def message_id(self, recipient: str, sends: int = 1) -> str:
+        """Deterministic per (kind, period, recipient, send number): a retried send keeps it."""
         domain = self.sender.rpartition("@")[2] or "localhost"
-        return f"<tthc-{self.kind}-{self.period_key}@{domain}>"
+        who = hashlib.sha256(recipient.lower().encode()).hexdigest()[:10]  # short: the header stays unfolded
+        suffix = f"-r{sends}" if sends > 1 else ""
+        return f"<tthc-{self.kind}-{self.period_key}-{who}{suffix}@{domain}>"
+
+    def message(self, recipient: str, sends: int = 1) -> EmailMessage:
+        """The MIME message for one recipient: text/plain and text/html alternatives (the HTML with its
+        inline images as related parts), then the attachments."""
+        msg = EmailMessage(policy=email.policy.SMTP)
+        msg["Subject"] = self.subject
+        msg["From"] = formataddr((SENDER_NAME, self.sender))
+        msg["To"] = recipient
+        msg["Message-ID"] = self.message_id(recipient, sends)
+        msg["Date"] = formatdate(localtime=True)  # the moment it is handed to SMTP
+        msg.set_content(self.text, subtype="plain", charset="utf-8", cte="quoted-printable")
+        msg.add_alternative(self.html, subtype="html", charset="utf-8", cte="quoted-printable")
+        html_part = msg.get_payload()[1]
+        for part in (p for p in self.parts if p.cid):
+            maintype, _, subtype = part.content_type.partition("/")
+            html_part.add_related(part.data, maintype=maintype, subtype=subtype, cid=f"<{part.cid}>",
+                                  filename=part.filename, disposition="inline")
+        for part in (p for p in self.parts if not p.cid):
+            maintype, _, subtype = part.content_type.partition("/")
+            msg.add_attachment(part.data, maintype=maintype, subtype=subtype, filename=part.filename)
+        return msg
 
 
 class Mailer(ABC):
     @abstractmethod
-    def send(self, mail: OutgoingMail) -> None: ...
+    def send(self, sender: str, recipient: str, message: EmailMessage) -> None: ...
 
 
 class YagmailMailer(Mailer):
-    """SMTP through yagmail; the plain-text alternative is our own text, not yagmail's copy of the HTML."""
+    """SMTP through yagmail (connection, STARTTLS / SSL, login); the message is built by
+    :meth:`OutgoingMail.message`, so the plain-text part is our own text, not a copy of the HTML."""
 
     def __init__(self, host: str, port: int, user: str | None = None, password: str | None = None,
                  starttls: bool = False, ssl: bool = False, timeout: int = 30) -> None:
@@ -61,65 +114,94 @@ class YagmailMailer(Mailer):
                    starttls=str(ep.extra.get("starttls", "false")).lower() in truthy,
                    ssl=str(ep.extra.get("ssl", "false")).lower() in truthy)
 
-    def send(self, mail: OutgoingMail) -> None:
+    def send(self, sender: str, recipient: str, message: EmailMessage) -> None:
         import yagmail
 
         try:
             smtp = yagmail.SMTP(
-                user={mail.sender: "Hệ thống KSTTHC"} if not self.user else self.user,
+                user={sender: SENDER_NAME} if not self.user else self.user,
                 password=self.password, host=self.host, port=self.port,
                 smtp_starttls=self.starttls, smtp_ssl=self.ssl, smtp_skip_login=not self.user,
                 soft_email_validation=False, timeout=self.timeout,
             )
             smtp.login()  # opens the connection (no AUTH when smtp_skip_login)
-            recipients, raw = smtp.prepare_send(list(mail.recipients), mail.subject, [mail.html],
-                                                prettify_html=False, message_id=mail.message_id)
-            raw = _replace_plain_part(raw, mail.text)
-            refused = smtp.smtp.sendmail(mail.sender, recipients, raw.encode("utf-8") if isinstance(raw, str) else raw)
+            refused = smtp.smtp.sendmail(sender, [recipient], message.as_bytes(policy=WIRE_POLICY))
             smtp.close()
-        except MailError:
-            raise
         except Exception as exc:  # noqa: BLE001 - smtplib, socket and yagmail errors all mean "not sent"
             raise MailError(f"SMTP {self.host}:{self.port}: {type(exc).__name__}: {exc}") from exc
         if refused:
-            raise MailError(f"SMTP refused recipients: {sorted(refused)}")
+            raise MailError(f"SMTP refused recipient {recipient}: {refused}")
 
 
-def _replace_plain_part(raw: str, text: str) -> str:
-    msg = email.message_from_string(raw, policy=email.policy.SMTP)
-    for part in msg.walk():
-        if part.get_content_type() == "text/plain" and not part.get_filename():
-            part.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
-            break
-    return msg.as_string()
-
-
-@dataclass(frozen=True)
+@dataclass
 class MailOutcome:
     sent: bool
     reason: str
+    sent_to: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # already sent earlier
+    failed: list[str] = field(default_factory=list)
+    archived: list[str] = field(default_factory=list)
 
 
-def send_once(session: Session, mailer: Mailer, mail: OutgoingMail) -> MailOutcome:
-    """Send ``mail`` unless the ledger says it was sent; commits the ledger around the send."""
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9@._-]+", "_", name)
+
+
+def archive(mail: OutgoingMail, recipient: str, message: EmailMessage, archive_dir: Path) -> Path:
+    """Keep the sent message (.eml, attachments included) and its HTML body (.html)."""
+    folder = archive_dir / _safe(mail.kind) / _safe(mail.period_key)
+    folder.mkdir(parents=True, exist_ok=True)
+    eml = folder / f"{_safe(recipient)}.eml"
+    eml.write_bytes(message.as_bytes(policy=WIRE_POLICY))
+    (folder / f"{_safe(recipient)}.html").write_text(mail.html, encoding="utf-8")
+    return eml
+
+
+def send_once(session: Session, mailer: Mailer, mail: OutgoingMail, *, archive_dir: Path | None = None,
+              resend: bool = False) -> MailOutcome:
+    """Send ``mail`` to each recipient who has not had it (see the module docstring); commits the ledger
+    around each send. Raises :class:`MailError` after trying every recipient if any send failed (the task
+    retries; those already served are not sent again)."""
     for value in (mail.subject, mail.html, mail.text):
         if not unicodedata.is_normalized("NFC", value):
             raise ValueError(f"{mail.kind}: text is not Unicode NFC")
-    row = session.scalar(select(MailLog).where(MailLog.kind == mail.kind, MailLog.period_key == mail.period_key))
-    if row is not None and row.status == "sent":
-        return MailOutcome(False, "already sent")
-    if row is None:
-        row = MailLog(kind=mail.kind, period_key=mail.period_key, subject=mail.subject,
-                      recipients=", ".join(mail.recipients), message_id=mail.message_id, status="sending")
-        session.add(row)
-    row.status, row.subject = "sending", mail.subject
-    session.commit()
-    try:
-        mailer.send(mail)
-    except MailError:
-        row.status = "failed"
+    if not mail.recipients:
+        return MailOutcome(False, "no recipients configured")
+    outcome = MailOutcome(False, "")
+    errors = []
+    for recipient in mail.recipients:
+        row = session.scalar(select(MailLog).where(MailLog.kind == mail.kind, MailLog.period_key == mail.period_key,
+                                                   MailLog.recipient == recipient))
+        if row is not None and row.status == "sent" and not resend:
+            outcome.skipped.append(recipient)
+            continue
+        if row is None:
+            row = MailLog(kind=mail.kind, period_key=mail.period_key, recipient=recipient, subject=mail.subject,
+                          recipients=recipient, sends=1, status="sending")
+            session.add(row)
+        elif row.status == "sent":  # resend asked for
+            row.sends += 1
+        row.status, row.subject = "sending", mail.subject
+        row.message_id = mail.message_id(recipient, row.sends)
         session.commit()
-        raise
-    row.status = "sent"
-    session.commit()
-    return MailOutcome(True, "sent")
+        message = mail.message(recipient, row.sends)
+        try:
+            mailer.send(mail.sender, recipient, message)
+        except MailError as exc:
+            row.status = "failed"
+            session.commit()
+            outcome.failed.append(recipient)
+            errors.append(str(exc))
+            continue
+        row.status = "sent"
+        session.commit()  # first: the message is out; a failing archive must never cause a second send
+        outcome.sent_to.append(recipient)
+        if archive_dir is not None:
+            row.archive_path = str(archive(mail, recipient, message, archive_dir))
+            outcome.archived.append(row.archive_path)
+            session.commit()
+    outcome.sent = bool(outcome.sent_to)
+    outcome.reason = "sent" if outcome.sent else ("already sent" if outcome.skipped else "failed")
+    if errors:
+        raise MailError(f"{mail.kind} {mail.period_key}: not sent to {', '.join(outcome.failed)}: {errors[0]}")
+    return outcome

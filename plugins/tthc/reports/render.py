@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 from datetime import date
+from decimal import Decimal
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
@@ -26,6 +27,25 @@ def levels_vn(value: str) -> str:
     return "; ".join(LEVEL_NAMES.get(lv, lv) for lv in value.split(",") if lv) or "Chưa xác định"
 
 
+def vn_number(value: int | float | Decimal | None, decimals: int | None = None) -> str:
+    """A number with Vietnamese separators: thousands ``.``, decimals ``,`` (1234 → "1.234", 12.5 → "12,5").
+    ``decimals`` rounds non-integers to that many places (0.333, 1 → "0,3"); integers stay integers."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        return str(value)
+    if isinstance(value, int):
+        text = f"{value:,d}"
+    elif decimals is not None:
+        text = f"{value:,.{decimals}f}"
+    else:
+        text = f"{value:,.15g}"
+    return text.translate(_VN_SEPARATORS)
+
+
+_VN_SEPARATORS = str.maketrans(",.", ".,")
+
+
 def environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(str(templates_dir())),
@@ -35,7 +55,7 @@ def environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters.update(vn_date=vn_date, levels_vn=levels_vn, action_vn=lambda a: ACTION_NAMES.get(a, a),
-                       status_vn=lambda s: STATUS_NAMES.get(s, s))
+                       status_vn=lambda s: STATUS_NAMES.get(s, s), vn_number=vn_number)
     return env
 
 

@@ -77,7 +77,7 @@ class Approver(threading.Thread):
         from airflow.models.taskinstance import TaskInstance
         from airflow.models.trigger import handle_event_submit
         from airflow.triggers.base import TriggerEvent
-        from airflow.utils import timezone
+        from airflow.sdk import timezone
         from airflow.utils.session import create_session
         from airflow.utils.state import TaskInstanceState
 

@@ -76,8 +76,8 @@ class Approver(threading.Thread):
         from airflow.models.hitl import HITLDetail
         from airflow.models.taskinstance import TaskInstance
         from airflow.models.trigger import handle_event_submit
-        from airflow.triggers.base import TriggerEvent
         from airflow.sdk import timezone
+        from airflow.triggers.base import TriggerEvent
         from airflow.utils.session import create_session
         from airflow.utils.state import TaskInstanceState
 

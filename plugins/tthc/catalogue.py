@@ -169,27 +169,32 @@ def import_catalogue(session: Session, path: str | Path) -> ImportResult:
         values = {"code": row.code, "name": row.name, "name_key": match_key(row.name),
                   "field_id": field_ids[row.field_key], "levels": ",".join(row.levels), "agency": row.agency,
                   "status": row.status}
-        if proc is None:
-            proc = Procedure(version=1, **values)
-            session.add(proc)
-            session.flush()
-            session.add(ProcedureVersion(procedure_id=proc.id, version=1, snapshot=_snapshot(proc),
-                                         reason=f"import {Path(path).name}"))
-            result.created += 1
-            continue
-        if all(getattr(proc, k) == v for k, v in values.items()):
-            result.unchanged += 1
-            continue
-        for k, v in values.items():
-            setattr(proc, k, v)
-        proc.version += 1
-        session.flush()
-        session.refresh(proc)
-        session.add(ProcedureVersion(procedure_id=proc.id, version=proc.version, snapshot=_snapshot(proc),
-                                     reason=f"import {Path(path).name}"))
-        result.updated += 1
+        _save(session, proc, values, f"import {Path(path).name}", result)
     session.flush()
     return result
+
+
+def _save(session: Session, proc: Procedure | None, values: dict[str, Any], reason: str,
+          result: ImportResult) -> None:
+    """Create ``proc`` from ``values`` or apply them to it; each change is a new version with ``reason``."""
+    if proc is None:
+        proc = Procedure(version=1, **values)
+        session.add(proc)
+        session.flush()
+        session.refresh(proc)
+        session.add(ProcedureVersion(procedure_id=proc.id, version=1, snapshot=_snapshot(proc), reason=reason))
+        result.created += 1
+        return
+    if all(getattr(proc, k) == v for k, v in values.items()):
+        result.unchanged += 1
+        return
+    for k, v in values.items():
+        setattr(proc, k, v)
+    proc.version += 1
+    session.flush()
+    session.refresh(proc)
+    session.add(ProcedureVersion(procedure_id=proc.id, version=proc.version, snapshot=_snapshot(proc), reason=reason))
+    result.updated += 1
 
 
 def export_catalogue(session: Session, path: str | Path) -> int:
@@ -248,22 +253,7 @@ def apply_announcement(session: Session, flags: list, *, agency: str, reason: st
             if field_key in field_ids:
                 values["field_id"] = field_ids[field_key]
             if proc is None:
-                proc = Procedure(version=1, agency=agency, **values)
-                session.add(proc)
-                session.flush()
-                session.refresh(proc)
-                session.add(ProcedureVersion(procedure_id=proc.id, version=1, snapshot=_snapshot(proc), reason=reason))
-                result.created += 1
-                continue
-        if all(getattr(proc, k) == v for k, v in values.items()):
-            result.unchanged += 1
-            continue
-        for k, v in values.items():
-            setattr(proc, k, v)
-        proc.version += 1
-        session.flush()
-        session.refresh(proc)
-        session.add(ProcedureVersion(procedure_id=proc.id, version=proc.version, snapshot=_snapshot(proc), reason=reason))
-        result.updated += 1
+                values["agency"] = agency
+        _save(session, proc, values, reason, result)
     session.flush()
     return result

@@ -30,6 +30,7 @@ from pathlib import Path
 import requests
 
 from tthc.config import PACKAGE_DIR, project_root, var_dir
+from tthc.demo import CMS_TOKEN, CSDL_TOKEN, POOLS, PORTAL_TOKEN, free_port
 
 # the PostgreSQL server, without a database name; "{db}" marks where it goes when the URL has a query
 # (a socket URL); TTHC_PROD_PG_URL overrides it (same form as the tests' TTHC_TEST_PG_URL)
@@ -43,8 +44,7 @@ CATALOGUE_DB = "tthc_catalogue_prod"
 REDIS_URL = "redis://127.0.0.1:6379/7"
 ADMIN_USER, ADMIN_PASSWORD = "admin", "tthc-prod-local"
 WORKERS = ("worker1", "worker2")
-POOLS = {"national_portal": 1, "ministry_site": 1, "cms": 2, "province_portal": 1, "csdl": 1}
-TOKENS = {"cms": "sandbox-cms-token", "csdl": "sandbox-csdl-token", "portal": "sandbox-portal-token"}
+TOKENS = {"cms": CMS_TOKEN, "csdl": CSDL_TOKEN, "portal": PORTAL_TOKEN}
 
 
 def worker_hostname() -> str:
@@ -122,12 +122,6 @@ class Topology:
         }
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _listening(port: int) -> bool:
     with socket.socket() as s:
         s.settimeout(0.5)
@@ -199,7 +193,7 @@ def up(root: Path | None = None, *, fresh: bool = True, paused: bool = False, ti
     if fresh and root.exists():
         shutil.rmtree(root)
     pg = pg_server_url or os.environ.get("TTHC_PROD_PG_URL") or PG
-    topo = Topology(root, _free_port(), _free_port(), _free_port(), pg)
+    topo = Topology(root, free_port(), free_port(), free_port(), pg)
     root.mkdir(parents=True, exist_ok=True)
     topo.home.mkdir(parents=True, exist_ok=True)
     (topo.home / "passwords.json").write_text(json.dumps({ADMIN_USER: ADMIN_PASSWORD}), encoding="utf-8")

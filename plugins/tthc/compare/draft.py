@@ -217,7 +217,8 @@ def batch_key(flags: Iterable[Flag]) -> str:
     return hashlib.sha256(("flags:" + ",".join(map(str, ids))).encode()).hexdigest()
 
 
-def _procedure(session: Session, code: str | None, name: str) -> Procedure | None:
+def find_procedure(session: Session, code: str | None, name: str) -> Procedure | None:
+    """The catalogue procedure with this code, else the first with this name (match key)."""
     if code:
         proc = session.scalar(select(Procedure).where(Procedure.code == code))
         if proc is not None:
@@ -290,7 +291,7 @@ def build_batch(session: Session, flags: list[Flag], dept: Department) -> DraftB
         kind = _section_kind(flag)
         name = _text(flag.procedure_name)
         code = _text(flag.procedure_code) or None
-        proc = _procedure(session, code, name)
+        proc = find_procedure(session, code, name)
         levels = [lv for lv in (flag.levels or (proc.levels if proc else "")).split(",") if lv]
         in_scope = [lv for lv in ("cap_tinh", "cap_xa") if lv in levels] or [""]
         if proc is not None and proc.field is not None:

@@ -22,14 +22,13 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tthc.compare.draft import build_batch, render_docx
+from tthc.compare.draft import DraftBatch, build_batch, find_procedure, render_docx
 from tthc.config import Department
-from tthc.db.models import Announcement, Flag, Procedure
+from tthc.db.models import Announcement
 from tthc.reports.render import environment, levels_vn, vn_date
 from tthc.sync.base import ChannelObject
 from tthc.sync.csdl import announcement_key
 from tthc.sync.sanitize import clean_html, clean_text
-from tthc.text import match_key
 
 PROVINCIAL_LEVELS = ("cap_tinh", "cap_xa")
 CSDL_KIND = {"announce_new": "moi", "re_announce": "sua_doi", "announce_abolition": "bai_bo"}
@@ -64,22 +63,13 @@ def ann_key(ann: Announcement) -> str:
     return announcement_key(ann.so_hieu or "", ann.signed_date.isoformat() if ann.signed_date else "")
 
 
-def _catalogue_entry(session: Session, flag: Flag) -> Procedure | None:
-    if flag.procedure_code:
-        proc = session.scalar(select(Procedure).where(Procedure.code == flag.procedure_code))
-        if proc is not None:
-            return proc
-    return session.scalars(select(Procedure).where(Procedure.name_key == match_key(flag.procedure_name))
-                           .order_by(Procedure.id)).first()
-
-
 def procedure_states(session: Session, dept: Department) -> list[ProcedureState]:
     """Every procedure an approved announcement touched, with its current content."""
     states: dict[str, ProcedureState] = {}
     for ann in approved_announcements(session):
         for flag in sorted(ann.flags, key=lambda f: f.id):
             key = f"procedure:{flag.procedure_key}"
-            proc = _catalogue_entry(session, flag)
+            proc = find_procedure(session, flag.procedure_code, flag.procedure_name)
             state = states.get(key)
             levels = [lv for lv in (proc.levels if proc else flag.levels).split(",") if lv in PROVINCIAL_LEVELS]
             field_name = (proc.field.name if proc and proc.field else
@@ -93,13 +83,11 @@ def procedure_states(session: Session, dept: Department) -> list[ProcedureState]
                 legal_basis=(proc.legal_basis or "") if proc else "",
                 abolished=flag.action == "announce_abolition" or bool(proc and proc.status == "abolished"),
             )
-            if state is None:
-                states[key] = replace(fresh, announcements=[ann])
-            else:  # a later announcement: its view wins
-                fresh.announcements = [*state.announcements, ann] if ann not in state.announcements \
-                    else state.announcements
+            if state is not None:  # a later announcement: its view wins
                 fresh.abolished = flag.action == "announce_abolition"
-                states[key] = fresh
+            seen = state.announcements if state is not None else []
+            fresh.announcements = seen if ann in seen else [*seen, ann]
+            states[key] = fresh
     return list(states.values())
 
 
@@ -110,12 +98,11 @@ def _decision_ref(ann: Announcement) -> dict[str, str]:
 # -- CMS ------------------------------------------------------------------------------------------------
 
 
-def _annex_file(session: Session, ann: Announcement, dept: Department) -> tuple[str, str, bytes]:
+def _annex_file(ann: Announcement, batch: DraftBatch) -> tuple[str, str, bytes]:
     """The annex as DOCX (deterministic: the same flags give the same bytes) with the signed number."""
-    batch = build_batch(session, list(ann.flags), dept)
     day = ann.signed_date
-    batch.annex_subtitle = (f"(Kèm theo Quyết định số {ann.so_hieu} ngày {day.day:02d} tháng {day.month:02d} năm "
-                            f"{day.year} của Chủ tịch Ủy ban nhân dân {batch.province})")
+    batch = replace(batch, annex_subtitle=(f"(Kèm theo Quyết định số {ann.so_hieu} ngày {day.day:02d} tháng "
+                                           f"{day.month:02d} năm {day.year} của Chủ tịch Ủy ban nhân dân {batch.province})"))
     with tempfile.TemporaryDirectory() as tmp:
         path = render_docx(batch, Path(tmp) / "annex.docx")
         data = path.read_bytes()
@@ -132,7 +119,7 @@ def cms_objects(session: Session, dept: Department) -> list[ChannelObject]:
                  f"{batch.province} {batch.title[0].lower()}{batch.title[1:]}")
         content = env.get_template("cms_announcement.html.j2").render(a=ann, b=batch)
         out.append(ChannelObject(ann_key(ann), "post", html.escape(clean_text(title), quote=False),
-                                 {"content": clean_html(content)}, attachment=_annex_file(session, ann, dept)))
+                                 {"content": clean_html(content)}, attachment=_annex_file(ann, batch)))
     for st in procedure_states(session, dept):
         content = env.get_template("cms_procedure.html.j2").render(p=st, levels=levels_vn(",".join(st.levels)))
         out.append(ChannelObject(st.key, "page", html.escape(clean_text(st.name), quote=False),

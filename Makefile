@@ -43,7 +43,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 bench: $(STAMP)
-	$(BIN)/python -m tthc.bench
+	$(BIN)/python -m tthc_dev.bench
 
 ## Re-freeze constraints.txt from the current venv (after changing requirements.txt).
 constraints:

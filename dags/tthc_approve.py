@@ -20,9 +20,9 @@ Param `auto_approve` (default off) approves at once with the placeholder number 
 from __future__ import annotations
 
 from airflow.sdk import Param, dag, task
-from tthc.approval import DraftApprovalOperator
-from tthc.assets import ANNOUNCEMENTS, FLAGS
-from tthc.dag_defaults import DEFAULT_ARGS, START, TAGS, WINDOW_PARAMS
+from tthc.approve.operator import DraftApprovalOperator
+from tthc.dag_support.assets import ANNOUNCEMENTS, FLAGS
+from tthc.dag_support.defaults import DEFAULT_ARGS, START, TAGS, WINDOW_PARAMS
 
 
 @dag(
@@ -42,9 +42,9 @@ def tthc_approve():
     @task
     def pending_draft():
         from airflow.sdk.exceptions import AirflowSkipException
-        from tthc import pipeline
+        from tthc.approve import tasks
 
-        draft = pipeline.pending_draft()
+        draft = tasks.pending_draft()
         if draft is None:
             raise AirflowSkipException("Không có dự thảo nào chờ phê duyệt")
         return draft
@@ -52,13 +52,13 @@ def tthc_approve():
     @task(outlets=[ANNOUNCEMENTS])
     def record_approval(draft, response, *, outlet_events=None, **context):
         from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
-        from tthc import pipeline
-        from tthc.compare.announce import ApprovalError
-        from tthc.window import window_from_context
+        from tthc.approve import tasks
+        from tthc.approve.answer import ApprovalError
+        from tthc.core.window import window_from_context
 
         window = window_from_context(context)
         try:
-            result = pipeline.record_approval(window, draft, response)
+            result = tasks.record_approval(window, draft, response)
         except ApprovalError as exc:  # a person must answer again: retrying would not help
             raise AirflowFailException(f"Không ghi được phê duyệt: {exc}") from exc
         if result["status"] != "approved":

@@ -19,8 +19,8 @@ Updates `tthc://catalogue/flags`, which starts `tthc_approve` (a person approves
 from __future__ import annotations
 
 from airflow.sdk import dag, task
-from tthc.assets import DECISIONS, FLAGS
-from tthc.dag_defaults import DEFAULT_ARGS, START, TAGS, WINDOW_PARAMS
+from tthc.dag_support.assets import DECISIONS, FLAGS
+from tthc.dag_support.defaults import DEFAULT_ARGS, START, TAGS, WINDOW_PARAMS
 
 
 @dag(
@@ -37,18 +37,18 @@ from tthc.dag_defaults import DEFAULT_ARGS, START, TAGS, WINDOW_PARAMS
 def tthc_compare():
     @task
     def flag_procedures(**context):
-        from tthc import pipeline
-        from tthc.window import window_from_context
+        from tthc.compare import tasks
+        from tthc.core.window import window_from_context
 
-        return pipeline.compare(window_from_context(context))
+        return tasks.compare(window_from_context(context))
 
     @task(outlets=[FLAGS])
     def prepare_draft(*, outlet_events=None, **context):
-        from tthc import pipeline
-        from tthc.window import window_from_context
+        from tthc.compare import tasks
+        from tthc.core.window import window_from_context
 
         window = window_from_context(context)
-        draft = pipeline.prepare_draft(window)
+        draft = tasks.prepare_draft(window)
         outlet_events[FLAGS].extra = window.to_dict()
         return draft
 

@@ -2,7 +2,7 @@
 ### tthc_ingest — pull newly published ministry decisions (nightly, 01:00 Vietnam time)
 
 Reads the national TTHC portal's decision API (`rest.jsp`) and every enabled HTML listing site
-(`plugins/tthc/sources/html_listing/sites/*.yaml`, one task each), newest first down to each source's
+(`plugins/tthc/ingest/sources/html_listing/sites/*.yaml`, one task each), newest first down to each source's
 watermark, bounded by the run's data interval. Stores decisions, their procedures, their attachments
 (text extracted, searchable) and every raw answer (snapshots, for replay), then updates the
 `tthc://catalogue/decisions` Asset, which starts `tthc_compare`.
@@ -21,10 +21,10 @@ watermark, bounded by the run's data interval. Stores decisions, their procedure
 from __future__ import annotations
 
 from airflow.sdk import CronDataIntervalTimetable, dag, task
-from tthc.alerts import SourceFailureNotifier
-from tthc.assets import DECISIONS
-from tthc.dag_defaults import DEFAULT_ARGS, INGEST_PARAMS, START, TAGS, TZ, WINDOW_PARAMS
-from tthc.sources.html_listing.index import site_entries
+from tthc.dag_support.assets import DECISIONS
+from tthc.dag_support.defaults import DEFAULT_ARGS, INGEST_PARAMS, START, TAGS, TZ, WINDOW_PARAMS
+from tthc.dag_support.notifiers import FailureStreakNotifier
+from tthc.ingest.sources.html_listing.index import site_entries
 
 
 @dag(
@@ -39,26 +39,26 @@ from tthc.sources.html_listing.index import site_entries
     params={**WINDOW_PARAMS, **INGEST_PARAMS},
 )
 def tthc_ingest():
-    @task(pool="national_portal", on_failure_callback=[SourceFailureNotifier("national_portal")])
+    @task(pool="national_portal", on_failure_callback=[FailureStreakNotifier("national_portal")])
     def ingest_national_portal(**context):
-        from tthc import pipeline
-        from tthc.window import window_from_context
+        from tthc.core.window import window_from_context
+        from tthc.ingest import tasks
 
         params = context["params"]
-        return pipeline.ingest_national_portal(window_from_context(context), params["full_refresh"], params["replay"])
+        return tasks.ingest_national_portal(window_from_context(context), params["full_refresh"], params["replay"])
 
     previous = ingest_national_portal()
     results = [previous]
     for site in (s for s in site_entries() if s.enabled):
 
         @task(task_id=f"ingest_site_{site.name}", pool=site.pool, trigger_rule="all_done",
-              on_failure_callback=[SourceFailureNotifier(site.name)])
+              on_failure_callback=[FailureStreakNotifier(site.name)])
         def ingest_site(site_name: str = site.name, **context):
-            from tthc import pipeline
-            from tthc.window import window_from_context
+            from tthc.core.window import window_from_context
+            from tthc.ingest import tasks
 
             params = context["params"]
-            return pipeline.ingest_site(site_name, window_from_context(context), params["full_refresh"],
+            return tasks.ingest_site(site_name, window_from_context(context), params["full_refresh"],
                                         params["replay"])
 
         current = ingest_site()
@@ -68,7 +68,7 @@ def tthc_ingest():
 
     @task(outlets=[DECISIONS])
     def announce_decisions(results, *, outlet_events=None, **context):
-        from tthc.window import window_from_context
+        from tthc.core.window import window_from_context
 
         window = window_from_context(context)
         outlet_events[DECISIONS].extra = window.to_dict()

@@ -18,7 +18,7 @@ Params: `period` (e.g. `2026-Q4`, `2026-H2`, `2026-Y`) sends that period's repor
 from __future__ import annotations
 
 from airflow.sdk import CronTriggerTimetable, Param, dag, task
-from tthc.dag_defaults import DEFAULT_ARGS, START, TAGS, TZ, WINDOW_PARAMS
+from tthc.dag_support.defaults import DEFAULT_ARGS, START, TAGS, TZ, WINDOW_PARAMS
 
 
 @dag(
@@ -38,11 +38,11 @@ from tthc.dag_defaults import DEFAULT_ARGS, START, TAGS, TZ, WINDOW_PARAMS
 def tthc_periodic_report():
     @task
     def send_periodic_reports(**context):
-        from tthc import pipeline
-        from tthc.window import window_from_context
+        from tthc.core.window import window_from_context
+        from tthc.reports import tasks
 
         params = context["params"]
-        return pipeline.send_periodic(window_from_context(context), period_key=params["period"],
+        return tasks.send_periodic(window_from_context(context), period_key=params["period"],
                                       resend=params["resend"])
 
     send_periodic_reports()

@@ -15,8 +15,8 @@ Param `resend`: send again to everyone (a new Message-ID), e.g. after fixing an 
 from __future__ import annotations
 
 from airflow.sdk import Param, dag, task
-from tthc.assets import FLAGS
-from tthc.dag_defaults import DEFAULT_ARGS, START, TAGS, WINDOW_PARAMS
+from tthc.dag_support.assets import FLAGS
+from tthc.dag_support.defaults import DEFAULT_ARGS, START, TAGS, WINDOW_PARAMS
 
 
 @dag(
@@ -34,10 +34,10 @@ from tthc.dag_defaults import DEFAULT_ARGS, START, TAGS, WINDOW_PARAMS
 def tthc_report():
     @task
     def send_digest(**context):
-        from tthc import pipeline
-        from tthc.window import window_from_context
+        from tthc.core.window import window_from_context
+        from tthc.reports import tasks
 
-        return pipeline.send_digest(window_from_context(context), resend=context["params"]["resend"])
+        return tasks.send_digest(window_from_context(context), resend=context["params"]["resend"])
 
     send_digest()
 

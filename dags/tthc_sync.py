@@ -24,11 +24,11 @@ log); nothing is sent and `reconcile` is skipped.
 from __future__ import annotations
 
 from airflow.sdk import Param, dag, task
-from tthc.alerts import SourceFailureNotifier
-from tthc.assets import ANNOUNCEMENTS, POSTINGS
-from tthc.dag_defaults import DEFAULT_ARGS, START, TAGS, WINDOW_PARAMS
+from tthc.dag_support.assets import ANNOUNCEMENTS, POSTINGS
+from tthc.dag_support.defaults import DEFAULT_ARGS, START, TAGS, WINDOW_PARAMS
+from tthc.dag_support.notifiers import FailureStreakNotifier
 
-CHANNELS = ("cms", "province_portal", "csdl")  # tthc.pipeline.CHANNELS: the same names
+CHANNELS = ("cms", "province_portal", "csdl")  # tthc.sync.tasks.CHANNELS: the same names
 
 
 @dag(
@@ -48,25 +48,25 @@ def tthc_sync():
     for name in CHANNELS:
 
         @task(task_id=f"sync_{name}", pool=name,
-              on_failure_callback=[SourceFailureNotifier(f"sync_{name}", kind="channel")])
+              on_failure_callback=[FailureStreakNotifier(f"sync_{name}", kind="channel")])
         def sync(channel: str = name, **context):
-            from tthc import pipeline
-            from tthc.window import window_from_context
+            from tthc.core.window import window_from_context
+            from tthc.sync import tasks
 
-            return pipeline.sync_channel(channel, window_from_context(context), dry_run=context["params"]["dry_run"])
+            return tasks.sync_channel(channel, window_from_context(context), dry_run=context["params"]["dry_run"])
 
         synced.append(sync())
 
     @task(trigger_rule="all_done", outlets=[POSTINGS])
     def reconcile(*, outlet_events=None, **context):
         from airflow.sdk.exceptions import AirflowSkipException
-        from tthc import pipeline
-        from tthc.window import window_from_context
+        from tthc.core.window import window_from_context
+        from tthc.sync import tasks
 
         if context["params"]["dry_run"]:
             raise AirflowSkipException("dry_run: nothing is read back or repaired")
         window = window_from_context(context)
-        report = pipeline.reconcile_channels(window, list(CHANNELS))
+        report = tasks.reconcile_channels(window, list(CHANNELS))
         outlet_events[POSTINGS].extra = window.to_dict()
         failed = {k: v["error"] for k, v in report.items() if "error" in v}
         if failed:

@@ -20,7 +20,8 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parents[1]
 # Real captured pages and API answers, read in place (never copied into the project).
 REFERENCE = Path(os.environ.get("TTHC_REFERENCE_DIR") or ROOT.parent / "shared" / "reference")
-SANDBOX_DATA = ROOT / "plugins" / "tthc" / "sandbox" / "data"
+SANDBOX_DATA = ROOT / "plugins" / "tthc_dev" / "sandbox" / "data"
+FIELDS = ROOT / "plugins" / "tthc" / "settings" / "fields.yaml"
 
 # Airflow reads its configuration at import: give the test session its own home and metadata DB
 # (SQLite) before anything imports airflow. The DAG end-to-end tests reset this DB once.
@@ -123,9 +124,9 @@ def session(db_url: str):
 @pytest.fixture
 def seeded(session):
     """The catalogue loaded with the demo fields and the demo province catalogue."""
-    from tthc.catalogue import import_catalogue, seed_fields
+    from tthc.catalogue.io import import_catalogue, seed_fields
 
-    seed_fields(session, SANDBOX_DATA / "fields.yaml")
+    seed_fields(session, FIELDS)
     import_catalogue(session, SANDBOX_DATA / "province_catalogue.csv")
     session.commit()
     return session
@@ -133,7 +134,7 @@ def seeded(session):
 
 @pytest.fixture
 def dept():
-    from tthc.config import load_department
+    from tthc.core.config import load_department
 
     return load_department()
 
@@ -141,7 +142,7 @@ def dept():
 @pytest.fixture
 def sandbox(tmp_path: Path) -> Iterator:
     """The bundled sandbox (portal, ministry site, CMS, CSDL) with the demo data, on a free port."""
-    from tthc.sandbox.server import Sandbox
+    from tthc_dev.sandbox.server import Sandbox
 
     with Sandbox(data_dir=SANDBOX_DATA, state_dir=tmp_path / "sandbox") as sb:
         yield sb
@@ -149,7 +150,7 @@ def sandbox(tmp_path: Path) -> Iterator:
 
 @pytest.fixture
 def smtp_sink(tmp_path: Path) -> Iterator:
-    from tthc.sandbox.smtp_sink import SmtpSink
+    from tthc_dev.sandbox.smtp_sink import SmtpSink
 
     with SmtpSink(outbox=tmp_path / "outbox") as sink:
         yield sink

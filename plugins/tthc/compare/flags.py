@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session, selectinload
 from tthc.compare.deadlines import province_deadline
 from tthc.compare.matching import Candidate, Matcher, MatchResult
 from tthc.compare.review import DbReviewMemory
-from tthc.config import Department
+from tthc.core.config import Department
 from tthc.db.models import Announcement, Decision, DecisionItem, Flag, FlagSource, Procedure
 
 ACTION_FOR_CHANGE = {"new": "announce_new", "amended": "re_announce", "replaced": "announce_new",

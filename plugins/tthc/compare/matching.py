@@ -22,7 +22,7 @@ scores 96.4 (token_sort_ratio) against "Cấp thẻ kiểm định viên …", a
 word check an early run of the evaluation (token_sort_ratio, 95/3) made 703 wrong auto-matches of 4,043.
 With it, every (scorer, AUTO 88–96, MARGIN 0–3) setting had precision 1.00; ``fuzz.ratio`` had the best recall (word order in procedure
 names is fixed, and token sorting moves a mistyped word). The thresholds were chosen with
-:func:`tthc.compare.match_eval.evaluate` on variants of real procedure names (see that module).
+:func:`tthc_dev.match_eval.evaluate` on variants of real procedure names (see that module).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from typing import Any, Literal, NamedTuple, Protocol
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
-from tthc.text import clean, match_key
+from tthc.core.text import clean, match_key
 
 AUTO = 95.0
 MARGIN = 3.0
@@ -71,7 +71,7 @@ _LEVEL_LEAD = (re.compile(r"\s+(?:tại|ở)$"), re.compile(r"\s+(?:thực hiệ
 
 @lru_cache(maxsize=65536)
 def normalise_name(name: str | None) -> str:
-    """The comparison key of a procedure name: :func:`tthc.text.match_key` plus common abbreviations
+    """The comparison key of a procedure name: :func:`tthc.core.text.match_key` plus common abbreviations
     expanded, codes in brackets ("( 1.001498 )") dropped, a leading "Thủ tục" dropped, spaces collapsed."""
     t = clean(name)
     for rx in (_PAREN_CODE, _TRAILING_CODE, _LEADING_CODE):

@@ -304,7 +304,7 @@ class Attachment(Base):
 
     One row per (decision, url). ``status``: ``stored`` (file kept, text extracted), ``too_large`` (over the
     size limit, nothing kept), ``unsupported`` (file kept, no text extractor for its type), ``failed`` (file
-    kept, text extraction failed: see ``error``). ``text_key`` is ``tthc.text.match_key(text)`` for search.
+    kept, text extraction failed: see ``error``). ``text_key`` is ``tthc.core.text.match_key(text)`` for search.
     """
 
     __tablename__ = "attachments"

@@ -10,7 +10,7 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-from tthc.config import catalogue_db_url
+from tthc.core.config import catalogue_db_url
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 

@@ -18,15 +18,14 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tthc.compare.deadlines import WorkCalendar
-from tthc.config import Department
+from tthc.core.config import Department
+from tthc.core.labels import CHANNEL_NAMES
+from tthc.core.render import environment, render, vn_date
+from tthc.core.workdays import WorkCalendar
 from tthc.db.models import Announcement, Decision, Flag, Posting, SourceHealth
 from tthc.reports.mail import OutgoingMail
-from tthc.reports.render import environment, render, vn_date
 
 SOON_WORKING_DAYS = 5
-CHANNEL_NAMES = {"cms": "Trang thông tin điện tử của Sở", "province_portal": "Cổng dịch vụ công cấp tỉnh",
-                 "csdl": "CSDL quốc gia về TTHC"}
 MAX_LINKS = 10
 
 

@@ -26,7 +26,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tthc.config import Endpoint
+from tthc.core.config import Endpoint
 from tthc.db.models import MailLog
 
 SENDER_NAME = "Hệ thống KSTTHC"

@@ -22,13 +22,15 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tthc.compare.draft import DraftBatch, build_batch, find_procedure, render_docx
-from tthc.config import Department
+from tthc.catalogue.keys import ann_key
+from tthc.catalogue.lookups import find_procedure
+from tthc.compare.draft import DraftBatch, build_batch, render_docx
+from tthc.core.config import Department
+from tthc.core.labels import levels_vn
+from tthc.core.render import environment, vn_date
+from tthc.core.sanitize import clean_html, clean_text
 from tthc.db.models import Announcement
-from tthc.reports.render import environment, levels_vn, vn_date
-from tthc.sync.base import ChannelObject
-from tthc.sync.csdl import announcement_key
-from tthc.sync.sanitize import clean_html, clean_text
+from tthc.sync.channels.base import ChannelObject
 
 PROVINCIAL_LEVELS = ("cap_tinh", "cap_xa")
 CSDL_KIND = {"announce_new": "moi", "re_announce": "sua_doi", "announce_abolition": "bai_bo"}
@@ -57,10 +59,6 @@ class ProcedureState:
 def approved_announcements(session: Session) -> list[Announcement]:
     return list(session.scalars(select(Announcement).where(Announcement.status == "approved")
                                 .order_by(Announcement.signed_date, Announcement.id)))
-
-
-def ann_key(ann: Announcement) -> str:
-    return announcement_key(ann.so_hieu or "", ann.signed_date.isoformat() if ann.signed_date else "")
 
 
 def procedure_states(session: Session, dept: Department) -> list[ProcedureState]:

@@ -25,7 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tthc.db.models import Posting
-from tthc.sync.base import Channel, ChannelError, ChannelObject, Published, RejectedError
+from tthc.sync.channels.base import Channel, ChannelError, ChannelObject, Published, RejectedError
 
 log = logging.getLogger(__name__)
 

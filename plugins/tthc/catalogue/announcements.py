@@ -1,0 +1,50 @@
+"""Provincial announcements (Quyết định công bố) as the stages see them: the draft waiting for a person,
+its summary for the approver, the procedures it lists."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tthc.db.models import Announcement
+
+
+@dataclass
+class DraftInfo:
+    announcement_id: int
+    batch_key: str
+    status: str
+    title: str
+    flag_count: int
+    late: int
+    earliest_deadline: str  # ISO date
+    decisions: list[str]
+    docx: str
+    html: str
+    created: bool  # False when the draft was already waiting (or re-run)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def waiting_draft(session: Session) -> Announcement | None:
+    return session.scalars(select(Announcement).where(Announcement.status == "draft")
+                           .order_by(Announcement.id)).first()
+
+
+def draft_info(ann: Announcement, created: bool) -> DraftInfo:
+    flags = list(ann.flags)
+    decisions = sorted({s.decision.so_hieu for f in flags for s in f.sources} or {f.decision.so_hieu for f in flags})
+    return DraftInfo(ann.id, ann.batch_key, ann.status, ann.title or "", len(flags), sum(f.is_late for f in flags),
+                     min(f.deadline for f in flags).isoformat(), decisions, ann.draft_docx or "",
+                     ann.draft_html or "", created)
+
+
+def procedure_lines(ann: Announcement) -> list[str]:
+    """"code – name (deadline)" of each procedure in a draft, earliest deadline first (for the approver)."""
+    flags = sorted(ann.flags, key=lambda f: (f.deadline, f.id))
+    return [f"{f.procedure_code or 'chưa có mã'} – {f.procedure_name} (hạn {f.deadline:%d/%m/%Y}"
+            + (", quá hạn" if f.is_late else "") + ")" for f in flags]

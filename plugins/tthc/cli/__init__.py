@@ -1,0 +1,271 @@
+"""The ``tthc`` command: database, catalogue, deadlines, review queue, reports.
+
+    tthc db upgrade                    create / migrate the catalogue database
+    tthc seed [--fields FILE]          load the fields (lĩnh vực) table
+    tthc catalogue import FILE         load the province catalogue (.xlsx or .csv); all or nothing
+    tthc catalogue export FILE         write the catalogue (.xlsx or .csv)
+    tthc deadline --effective DATE     compute the province's announcement deadline
+    tthc summary --as-of DATE          print what the pipeline holds (decisions, flags, postings, mail)
+    tthc search TEXT                   find decisions whose attached files mention TEXT
+    tthc match FILE.csv                match pasted annex names (columns name, code) to the catalogue
+    tthc review list                   the review queue (names the matcher would not decide alone)
+    tthc review decide ID --code CODE  answer a review item (or --not-in-catalogue); reused for that name
+    tthc report periodic --period 2026-Q4 --out DIR   render a periodic KSTTHC report (HTML, text, xlsx, chart)
+    tthc report digest --as-of 2026-11-26 --out DIR   render the nightly digest of a date (HTML, text)
+
+Development tools (the ``tthc_dev`` package, installed for development and CI) add their own
+subcommands through the ``tthc.cli`` entry-point group: ``tthc sandbox serve``, ``tthc demo``,
+``tthc prod-local up|down|status``. A production install without them simply lacks those commands.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC, date
+from importlib.metadata import entry_points
+from pathlib import Path
+
+from tthc.core.config import SETTINGS_DIR, var_dir
+
+
+def parse_date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {value!r}") from exc
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    from tthc.db.session import migrate
+
+    migrate()
+    print("catalogue database is up to date")
+    return 0
+
+
+def cmd_seed(args: argparse.Namespace) -> int:
+    from tthc.catalogue.io import seed_fields
+    from tthc.db.session import session_scope
+
+    with session_scope() as session:
+        n = seed_fields(session, args.fields)
+    print(f"fields loaded ({n} new)")
+    return 0
+
+
+def cmd_catalogue(args: argparse.Namespace) -> int:
+    from tthc.catalogue.io import CatalogueFileError, export_catalogue, import_catalogue
+    from tthc.db.session import session_scope
+
+    if args.action == "import":
+        try:
+            with session_scope() as session:
+                result = import_catalogue(session, args.file)
+        except CatalogueFileError as exc:
+            print(str(exc), file=sys.stderr)
+            return 2
+        print(f"imported {args.file}: {result.created} created, {result.updated} updated, "
+              f"{result.unchanged} unchanged")
+        return 0
+    with session_scope() as session:
+        n = export_catalogue(session, args.file)
+    print(f"exported {n} procedures to {args.file}")
+    return 0
+
+
+def cmd_deadline(args: argparse.Namespace) -> int:
+    from tthc.compare.deadlines import province_deadline
+    from tthc.core.render import vn_date
+
+    d = province_deadline(effective_date=args.effective, published_date=args.published, as_of=args.as_of)
+    state = "QUÁ HẠN" if d.is_late else "còn hạn"
+    print(f"Hạn công bố: {vn_date(d.due)} ({state} tính đến {vn_date(args.as_of)})")
+    print(f"Quy tắc: {d.rule.description}")
+    print(f"Căn cứ: {d.rule.citation}{'' if d.rule.checked else ' [chưa đối chiếu văn bản hợp nhất]'}")
+    return 0
+
+
+def cmd_summary(args: argparse.Namespace) -> int:
+    from tthc.cli.summary import print_summary
+
+    print_summary(args.as_of, outbox=Path(args.outbox))
+    return 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from tthc.db.session import session_scope
+    from tthc.ingest.attachments import search
+
+    with session_scope() as session:
+        hits = search(session, args.text, limit=args.limit)
+        for decision, attachment, snippet in hits:
+            print(f"{decision.so_hieu} ({decision.agency_name}) — {attachment.filename}")
+            print(f"    {snippet}")
+    if not hits:
+        print("Không tìm thấy văn bản nào.")
+    return 0
+
+
+def cmd_match(args: argparse.Namespace) -> int:
+    from tthc.compare.match_file import format_rows, run_match_file
+    from tthc.compare.matching import candidates_from_catalogue
+    from tthc.db.session import session_scope
+
+    with session_scope() as session:
+        candidates = candidates_from_catalogue(session)
+    try:
+        rows = run_match_file(args.file, candidates)
+    except ValueError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    print(format_rows(rows))
+    return 0
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+    import getpass
+    from datetime import datetime
+
+    from tthc.compare.review import decide_flag, review_queue
+    from tthc.db.session import session_scope
+
+    with session_scope() as session:
+        if args.action == "list":
+            queue = review_queue(session)
+            for q in queue:
+                near = f"{q.candidate_code} – {q.candidate_name} (điểm {q.score})" if q.candidate_code else "—"
+                print(f"[{q.flag_id}] hạn {q.deadline} · {q.decision} · {q.name}\n      lý do: {q.reason}\n"
+                      f"      gần giống: {near}")
+            print(f"{len(queue)} mục chờ xem xét." if queue else "Không có mục nào chờ xem xét.")
+            return 0
+        if bool(args.code) == bool(args.not_in_catalogue):
+            print("give exactly one of --code CODE or --not-in-catalogue", file=sys.stderr)
+            return 2
+        try:
+            # a person's answer, recorded when given (the one place the wall clock is the right time)
+            row = decide_flag(session, args.flag_id, None if args.not_in_catalogue else args.code,
+                              decided_by=args.by or getpass.getuser(), decided_at=datetime.now(UTC),
+                              note=args.note)
+        except (LookupError, ValueError) as exc:
+            print(str(exc), file=sys.stderr)
+            return 2
+        print(f"Đã ghi: «{row.name}» → {row.code or 'không có trong danh mục'}. Lần so sánh sau sẽ áp dụng.")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Render a report to files (a preview or a sample); nothing is sent and the mail ledger is untouched."""
+    from tthc.core.config import load_department
+    from tthc.core.window import nightly_window
+    from tthc.db.session import session_scope
+
+    dept = load_department()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    with session_scope() as session:
+        if args.kind == "periodic":
+            from tthc.reports.periodic.build import periodic_mail
+            from tthc.reports.periodic.periods import parse_period_key
+
+            try:
+                period = parse_period_key(args.period, dept.report_cutoff_day)
+            except ValueError as exc:
+                print(str(exc), file=sys.stderr)
+                return 2
+            mail = periodic_mail(session, dept, period)
+            stem = f"bao-cao-kstthc-{period.key}"
+        else:
+            from tthc.reports.digest import build_digest, digest_mail
+
+            window = nightly_window(args.as_of)
+            digest = build_digest(session, window_start=window.start, window_end=window.end, as_of=window.as_of)
+            mail = digest_mail(digest, dept)
+            stem = f"ban-tin-{args.as_of.isoformat()}"
+    html = mail.html
+    for part in mail.parts:
+        target = out / (f"{stem}.png" if part.cid else f"{stem}{Path(part.filename).suffix}")
+        target.write_bytes(part.data)
+        if part.cid:  # the preview shows the chart from the file next to it
+            html = html.replace(f"cid:{part.cid}", target.name)
+    (out / f"{stem}.html").write_text(html, encoding="utf-8")
+    (out / f"{stem}.txt").write_text(mail.subject + "\n\n" + mail.text, encoding="utf-8")
+    print(f"{mail.subject}\n  → {out / (stem + '.html')}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tthc", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    db = sub.add_parser("db", help="catalogue database")
+    db.add_argument("action", choices=["upgrade"])
+    db.set_defaults(func=cmd_db)
+
+    seed = sub.add_parser("seed", help="load the fields table")
+    seed.add_argument("--fields", default=str(SETTINGS_DIR / "fields.yaml"))
+    seed.set_defaults(func=cmd_seed)
+
+    cat = sub.add_parser("catalogue", help="import / export the province catalogue")
+    cat.add_argument("action", choices=["import", "export"])
+    cat.add_argument("file")
+    cat.set_defaults(func=cmd_catalogue)
+
+    dl = sub.add_parser("deadline", help="compute a province announcement deadline")
+    dl.add_argument("--effective", type=parse_date, help="effective date of the ministry decision")
+    dl.add_argument("--published", type=parse_date, help="publication date (used when no effective date)")
+    dl.add_argument("--as-of", type=parse_date, required=True, help="the date to judge lateness on")
+    dl.set_defaults(func=cmd_deadline)
+
+    sm = sub.add_parser("summary", help="print what the pipeline holds")
+    sm.add_argument("--as-of", type=parse_date, required=True)
+    sm.add_argument("--outbox", default=str(var_dir() / "outbox"))
+    sm.set_defaults(func=cmd_summary)
+
+    se = sub.add_parser("search", help="search the text of decisions' attached files")
+    se.add_argument("text")
+    se.add_argument("--limit", type=int, default=20)
+    se.set_defaults(func=cmd_search)
+
+    ma = sub.add_parser("match", help="match procedure names of a CSV (name, code) to the catalogue")
+    ma.add_argument("file")
+    ma.set_defaults(func=cmd_match)
+
+    rv = sub.add_parser("review", help="the review queue: list it, answer an item")
+    rv_sub = rv.add_subparsers(dest="action", required=True)
+    rv_sub.add_parser("list", help="items waiting for a person")
+    dec = rv_sub.add_parser("decide", help="answer one item: its catalogue code, or not in the catalogue")
+    dec.add_argument("flag_id", type=int, help="the number shown by `tthc review list` and in the digest")
+    dec.add_argument("--code", help="the catalogue code the name is")
+    dec.add_argument("--not-in-catalogue", action="store_true", help="the name is not in the catalogue")
+    dec.add_argument("--by", help="who decides (default: the login name)")
+    dec.add_argument("--note", help="a comment kept with the answer")
+    rv.set_defaults(func=cmd_review)
+
+    rp = sub.add_parser("report", help="render a report to files (preview, samples); sends nothing")
+    rp_sub = rp.add_subparsers(dest="kind", required=True)
+    per = rp_sub.add_parser("periodic", help="a periodic KSTTHC report")
+    per.add_argument("--period", required=True, help="2026-Q4, 2026-H2 or 2026-Y")
+    per.add_argument("--out", default="var/reports", help="output folder (default var/reports)")
+    dig = rp_sub.add_parser("digest", help="the nightly digest of a date")
+    dig.add_argument("--as-of", type=parse_date, default=date(2026, 11, 26), help="the run date (default 2026-11-26)")
+    dig.add_argument("--out", default="var/reports", help="output folder (default var/reports)")
+    rp.set_defaults(func=cmd_report)
+
+    for entry in entry_points(group="tthc.cli"):  # e.g. tthc_dev: sandbox, demo, prod-local
+        entry.load()(sub)
+
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "deadline" and not (args.effective or args.published):
+        print("give --effective or --published", file=sys.stderr)
+        return 2
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The ingest stage: ministry decisions and their procedures, incrementally, from each source."""

@@ -1,0 +1,94 @@
+"""Clients of the national portal API: the abstract interface and the live HTTP implementation.
+
+The live client talks to the real portal in production and to the bundled sandbox in the demo and
+tests: both speak the same wire format (``POST /jsp/rest.jsp``, form field ``params=<JSON>``).
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from typing import Any
+
+import requests
+
+from tthc.core.http import DEFAULT_TIMEOUT, SnapshotRecorder, SourceError, fetch, make_session
+from tthc.ingest.sources.national_portal import settings
+from tthc.ingest.sources.national_portal.helpers import (
+    PortalDecision,
+    PortalDecisionPage,
+    PortalItem,
+    parse_decision_list,
+    parse_detail_page,
+    parse_fields,
+    parse_items,
+)
+
+
+class PortalClient(ABC):
+    """What the ingest needs from the national portal."""
+
+    @abstractmethod
+    def call(self, service: str, **params: Any) -> Any:
+        """One ``rest.jsp`` service call; returns the decoded JSON answer."""
+
+    def list_decisions(self, page: int, page_size: int | None = None) -> list[PortalDecision]:
+        payload = self.call(
+            settings.SERVICE_LIST, type="ref", recordPerPage=page_size or settings.PAGE_SIZE, pageIndex=page,
+            keyword="", agency_id="-1", field_id="-1", publishing_date="",
+        )
+        return parse_decision_list(payload)
+
+    def decision_fields(self, dp_id: str) -> list[tuple[str, str]]:
+        return parse_fields(self.call(settings.SERVICE_FIELDS, dp_id=dp_id))
+
+    @abstractmethod
+    def decision_page(self, dp_id: str) -> PortalDecisionPage:
+        """The decision's public page (metadata table, attachments)."""
+
+    def decision_items(self, dp_id: str) -> list[PortalItem]:
+        """All items of a decision, every group, every page."""
+        items: list[PortalItem] = []
+        for service, change_type in settings.SERVICE_ITEMS.items():
+            page = 1
+            while True:
+                rows = parse_items(
+                    self.call(service, dp_id=dp_id, recordPerPage=settings.ITEM_PAGE_SIZE, pageIndex=page),
+                    change_type,
+                )
+                items.extend(rows)
+                if not rows or len(rows) < settings.ITEM_PAGE_SIZE or page * settings.ITEM_PAGE_SIZE >= rows[0].total:
+                    break
+                page += 1
+        return items
+
+
+class HttpPortalClient(PortalClient):
+    def __init__(
+        self,
+        base_url: str,
+        session: requests.Session | None = None,
+        recorder: SnapshotRecorder | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.session = session or make_session()
+        self.recorder = recorder
+        self.requests_made = 0
+
+    def call(self, service: str, **params: Any) -> Any:
+        body = json.dumps({"service": service, "provider": settings.PROVIDER, **params}, ensure_ascii=False)
+        url = self.base_url + settings.REST_PATH
+        self.requests_made += 1
+        response = fetch(self.session, "POST", url, what=f"national portal {service}", recorder=self.recorder,
+                         recorded_request=body, timeout=DEFAULT_TIMEOUT, data={"params": body})
+        try:
+            return json.loads(response.content.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise SourceError(f"national portal {service}: malformed JSON answer ({exc})") from exc
+
+    def decision_page(self, dp_id: str) -> PortalDecisionPage:
+        url = f"{self.base_url}{settings.DETAIL_PATH}?ma_quyet_dinh={dp_id}"
+        self.requests_made += 1
+        response = fetch(self.session, "GET", url, what=f"national portal decision page {dp_id}",
+                         recorder=self.recorder, timeout=DEFAULT_TIMEOUT)
+        return parse_detail_page(response.content, url)

@@ -1,0 +1,212 @@
+"""The periodic KSTTHC report (báo cáo định kỳ kiểm soát thủ tục hành chính): quarterly, six-monthly, yearly.
+
+Periods: :mod:`.periods`; the report's shape: :mod:`.model`; its chart and .xlsx form: :mod:`.chart`,
+:mod:`.xlsx`. Everything is computed from the database (never the wall clock):
+
+- the provincial announcements (approved :class:`~tthc.db.models.Announcement`) signed in the period;
+- the procedures they announced (their flags), by kind: new (``announce_new``), amended ("sửa đổi, bổ
+  sung, thay thế": ``re_announce``, or ``announce_new`` of a replacing item), abolished
+  (``announce_abolition``); by field and by level. **Counting unit**: one procedure at one level: a flag
+  implemented at cấp tỉnh and cấp xã counts once per level (as the official forms count them); a flag of
+  unknown level counts once, at level ``""`` (shown "Chưa xác định");
+- on time (the announcement signed no later than the flag's deadline) or late;
+- published: the national CSDL (a ``posted`` csdl posting of the announcement), the department website
+  (any cms posting of the procedure: a withdrawn page of an abolished procedure is its published notice)
+  and the provincial portal (any province_portal posting of the procedure);
+- the same totals for the previous period and the differences;
+- feedback (phản ánh, kiến nghị): no data source yet (``feedback=None``); pass ``feedback_source`` to
+  :func:`build_periodic` once one exists.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from tthc.catalogue.keys import ann_key
+from tthc.core.config import Department
+from tthc.core.render import environment, render, vn_number
+from tthc.core.text import match_key
+from tthc.db.models import Announcement, Field, Flag, Posting, Procedure
+from tthc.reports.mail import XLSX_TYPE, MailPart, OutgoingMail
+from tthc.reports.periodic.model import (
+    NO_FEEDBACK,
+    REPORT_LEVELS,
+    UNKNOWN_FIELD,
+    AnnouncementLine,
+    FeedbackSource,
+    PeriodicReport,
+    Row,
+    Totals,
+)
+from tthc.reports.periodic.periods import Period, previous
+
+# -- building it from the database -------------------------------------------------------------------------
+
+
+def _kind(flag: Flag) -> str:
+    if flag.action == "announce_abolition":
+        return "abolished"
+    if flag.action == "re_announce":
+        return "amended"
+    if flag.item is not None and flag.item.change_type == "replaced":
+        return "amended"
+    return "new"
+
+
+def _levels(flag: Flag) -> list[str]:
+    levels = [lv for lv in REPORT_LEVELS if lv in (flag.levels or "").split(",")]
+    return levels or [""]
+
+
+def _announcements(session: Session, period: Period) -> list[Announcement]:
+    stmt = (select(Announcement)
+            .where(Announcement.status == "approved", Announcement.signed_date >= period.start,
+                   Announcement.signed_date <= period.end)
+            .options(selectinload(Announcement.flags).selectinload(Flag.item))
+            .order_by(Announcement.signed_date, Announcement.id))
+    return list(session.scalars(stmt))
+
+
+class _FieldNames:
+    """Field of a flag: its catalogue procedure's (by code, else by name), else its item's."""
+
+    def __init__(self, session: Session, flags: list[Flag]) -> None:
+        self.names_by_key = {f.key: f.name for f in session.scalars(select(Field))}
+        codes = {f.procedure_code for f in flags if f.procedure_code}
+        names = {match_key(f.procedure_name) for f in flags}
+        self.by_code: dict[str, Procedure] = {}
+        self.by_name: dict[str, Procedure] = {}
+        if codes:
+            for p in session.scalars(select(Procedure).where(Procedure.code.in_(sorted(codes)))
+                                     .options(selectinload(Procedure.field))):
+                self.by_code[p.code] = p
+        if names:
+            for p in session.scalars(select(Procedure).where(Procedure.name_key.in_(sorted(names)))
+                                     .options(selectinload(Procedure.field)).order_by(Procedure.id)):
+                self.by_name.setdefault(p.name_key, p)
+
+    def __call__(self, flag: Flag) -> str:
+        proc = self.by_code.get(flag.procedure_code) if flag.procedure_code else None
+        if proc is None:
+            proc = self.by_name.get(match_key(flag.procedure_name))
+        if proc is not None and proc.field is not None:
+            return proc.field.name
+        key = flag.item.field_key if flag.item is not None else None
+        return self.names_by_key.get(key, UNKNOWN_FIELD) if key else UNKNOWN_FIELD
+
+
+def _published(session: Session, anns: list[Announcement]) -> dict[str, set[str]]:
+    keys = {ann_key(a) for a in anns}
+    keys |= {f"procedure:{f.procedure_key}" for a in anns for f in a.flags}
+    out: dict[str, set[str]] = {"csdl": set(), "cms": set(), "province_portal": set()}
+    if not keys:
+        return out
+    stmt = select(Posting.channel, Posting.object_key, Posting.status).where(
+        Posting.channel.in_(tuple(out)), Posting.object_key.in_(sorted(keys)))
+    for channel, key, status in session.execute(stmt):
+        if channel == "csdl" and status != "posted":
+            continue
+        out[channel].add(key)
+    return out
+
+
+def _tally(session: Session, dept: Department, period: Period) -> tuple[list[Announcement], list[Row], Totals]:
+    anns = _announcements(session, period)
+    flags = [f for a in anns for f in a.flags]
+    field_of = _FieldNames(session, flags)
+    published = _published(session, anns)
+    rows: dict[tuple[str, str], Row] = {}
+    for ann in anns:
+        posted_csdl = ann_key(ann) in published["csdl"]
+        for flag in sorted(ann.flags, key=lambda f: f.id):
+            field_name = field_of(flag)
+            kind = _kind(flag)
+            on_time = ann.signed_date <= flag.deadline
+            key = f"procedure:{flag.procedure_key}"
+            for level in _levels(flag):
+                row = rows.setdefault((field_name, level), Row(field_name, level))
+                setattr(row, kind, getattr(row, kind) + 1)
+                row.on_time += on_time
+                row.late += not on_time
+                row.csdl += posted_csdl
+                row.cms += key in published["cms"]
+                row.portal += key in published["province_portal"]
+    # the department's fields first (its settings' order), then the others by name, unknown last
+    dept_order = {field_of.names_by_key.get(k, k): i for i, k in enumerate(dept.fields)}
+    level_order = {lv: i for i, lv in enumerate((*REPORT_LEVELS, ""))}
+
+    def order(r: Row) -> tuple:
+        return (r.field == UNKNOWN_FIELD, dept_order.get(r.field, len(dept_order)), match_key(r.field), r.field,
+                level_order[r.level])
+
+    ordered = sorted(rows.values(), key=order)
+    return anns, ordered, Totals.of(ordered, len(anns))
+
+
+def build_periodic(session: Session, dept: Department, period: Period, *,
+                   feedback_source: FeedbackSource | None = None) -> PeriodicReport:
+    """The report for ``period`` from the database (see the module docstring)."""
+    anns, rows, totals = _tally(session, dept, period)
+    before = previous(period)
+    _, _, previous_totals = _tally(session, dept, before)
+    lines = []
+    for ann in anns:
+        units = [(lv, ann.signed_date <= f.deadline) for f in ann.flags for lv in _levels(f)]
+        lines.append(AnnouncementLine(ann.so_hieu or "", ann.signed_date, ann.title or "", len(units),
+                                      sum(not ok for _, ok in units)))
+    return PeriodicReport(
+        period=period, department=dept.name, province=dept.province, announcements=lines, rows=rows,
+        totals=totals, previous_period=before, previous=previous_totals,
+        feedback=feedback_source(session, period) if feedback_source is not None else None,
+    )
+
+
+# -- the mail ---------------------------------------------------------------------------------------------
+
+
+def chart_filename(period: Period) -> str:
+    return f"bieu-do-{period.key}.png"
+
+
+def xlsx_filename(period: Period) -> str:
+    return f"bao-cao-kstthc-{period.key}.xlsx"
+
+
+def report_subject(report: PeriodicReport) -> str:
+    t = report.totals
+    subject = (f"[KSTTHC] Báo cáo kiểm soát TTHC {report.period.label} ({report.period.dates}): "
+               f"{vn_number(t.procedures)} TTHC công bố, {vn_number(t.late)} trễ hạn")
+    return unicodedata.normalize("NFC", subject)
+
+
+def report_mail(report: PeriodicReport, dept: Department) -> OutgoingMail:
+    """The report as a mail: HTML with the chart inline, a plain-text alternative, the chart and the .xlsx."""
+    from tthc.reports.periodic.chart import render_chart
+    from tthc.reports.periodic.xlsx import render_xlsx
+
+    env = environment()
+    subject = report_subject(report)
+    context = {"r": report, "dept": dept, "subject": subject, "xlsx_name": xlsx_filename(report.period),
+               "no_feedback": NO_FEEDBACK}
+    return OutgoingMail(
+        kind="periodic",
+        period_key=report.period.key,
+        sender=dept.sender,
+        recipients=tuple(dept.recipients_for("periodic")),
+        subject=subject,
+        html=render(env, "periodic.html.j2", **context),
+        text=render(env, "periodic.txt.j2", **context),
+        parts=(
+            MailPart(chart_filename(report.period), "image/png", render_chart(report), cid="chart"),
+            MailPart(xlsx_filename(report.period), XLSX_TYPE, render_xlsx(report)),
+        ),
+    )
+
+
+def periodic_mail(session: Session, dept: Department, period: Period, *,
+                  feedback_source: FeedbackSource | None = None) -> OutgoingMail:
+    """Build the report for ``period`` and its mail (kind ``periodic``, period key ``period.key``)."""
+    return report_mail(build_periodic(session, dept, period, feedback_source=feedback_source), dept)

@@ -1,2 +1,0 @@
-"""Sources of ministry decisions. One folder per source: ``client`` (live HTTP), ``helpers`` (parsing),
-``settings`` (constants). The bundled sandbox (``tthc.sandbox``) serves the same wire formats locally."""

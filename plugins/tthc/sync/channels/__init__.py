@@ -1,0 +1,1 @@
+"""The public systems we publish to, behind one interface (:mod:`.base`)."""

@@ -162,3 +162,11 @@ def reference() -> Path:
         pytest.fail(f"reference material not found at {REFERENCE} (expected ../shared/reference beside the "
                     "checkout, or set TTHC_REFERENCE_DIR)")
     return REFERENCE
+
+
+@pytest.fixture
+def story(seeded, dept, tmp_path):
+    """decision → flags → draft → approval on the seeded catalogue (tests/support/story.py)."""
+    from support.story import Story
+
+    return Story(seeded, dept, tmp_path)

@@ -161,6 +161,8 @@ class Cms:
     def _save_cms(self) -> None:
         self._shared.save(CMS_STATE_FILE, self._cms)
 
+    # -- posts and pages ---------------------------------------------------------------------------
+
     def route(self, kind: CmsKind, request: Request) -> Response:
         """``/wp-json/wp/v2/posts`` or ``/wp-json/wp/v2/pages`` (``kind``) and their ``/{id}``."""
         method, query, body = request.method, request.query, request.body

@@ -142,7 +142,7 @@ def dept():
 @pytest.fixture
 def sandbox(tmp_path: Path) -> Iterator:
     """The bundled sandbox (portal, ministry site, CMS, CSDL) with the demo data, on a free port."""
-    from tthc_dev.sandbox.server import Sandbox
+    from tthc_dev.sandbox.app import Sandbox
 
     with Sandbox(data_dir=SANDBOX_DATA, state_dir=tmp_path / "sandbox") as sb:
         yield sb

@@ -121,6 +121,7 @@ def _read_xlsx(path: Path) -> pd.DataFrame:
     import pandas as pd
     from openpyxl import load_workbook
 
+    book = None
     try:
         book = load_workbook(path, read_only=True, data_only=True)
         # the sheet the user left open, as before; header row 1, blank rows kept (numbering), NaN as ""
@@ -128,6 +129,9 @@ def _read_xlsx(path: Path) -> pd.DataFrame:
                              keep_default_na=False)
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds
         raise CatalogueFileError([f"{path.name}: not a readable .xlsx file ({exc})"]) from exc
+    finally:
+        if book is not None:
+            book.close()  # a read-only workbook keeps its file open until closed
 
 
 def _read_rows(path: Path) -> list[tuple[int, dict[str, str]]]:

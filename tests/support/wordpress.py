@@ -123,12 +123,14 @@ class LocalWordPress:
         datadir = self.base / "db"
         datadir.mkdir(parents=True)
         user = ["--user=root"] if os.geteuid() == 0 else []
+        small = ["--innodb-log-file-size=16M", "--innodb-buffer-pool-size=64M", "--skip-log-bin"]
         _run(["mariadb-install-db", "--no-defaults", f"--datadir={datadir}", "--skip-test-db",
-              "--auth-root-authentication-method=normal", *user], "mariadb-install-db")
+              "--auth-root-authentication-method=normal", *user, *small], "mariadb-install-db")
         log = open(self.base / "mariadbd.log", "wb")  # noqa: SIM115 - kept open for the server's life
         self._db = subprocess.Popen(
             ["mariadbd", "--no-defaults", f"--datadir={datadir}", f"--socket={self.socket}", "--skip-networking",
-             f"--pid-file={datadir / 'mysqld.pid'}", f"--log-error={self.base / 'mariadbd.err'}", *user],
+             f"--pid-file={datadir / 'mysqld.pid'}", f"--log-error={self.base / 'mariadbd.err'}", *user, *small,
+             "--innodb-flush-log-at-trx-commit=2"],
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + 60
         while True:

@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test test-fast test-prod prod-local prod-local-down lint bench clean constraints
+.PHONY: install demo test test-fast test-prod test-wordpress prod-local prod-local-down lint bench clean constraints
 
 $(STAMP): requirements.txt constraints.txt pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) (Python 3.11); set PYTHON=/path/to/python3.11"; exit 1; }
@@ -25,7 +25,11 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -m "not e2e and not prod"
+	$(BIN)/python -m pytest -m "not e2e and not prod and not wordpress"
+
+## The CMS channel against a real WordPress (Debian: wordpress mariadb-server php-cli php-mysql).
+test-wordpress: $(STAMP)
+	$(BIN)/python -m pytest -m wordpress
 
 ## Only the production-topology test: CeleryExecutor, two workers, PostgreSQL, Redis, REST-triggered.
 test-prod: $(STAMP)

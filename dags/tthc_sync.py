@@ -6,7 +6,7 @@ person approved is published:
 
 | Task | Channel | Connection | Pool |
 |---|---|---|---|
-| `sync_cms` | department website (WordPress-style REST API): one post per announcement with its annex and the annex file, one page per procedure (unpublished when abolished) | `tthc_cms` | `cms` |
+| `sync_cms` | department website (WordPress REST API; an Editor's login + Application Password, the must-use plugin `include/wordpress/tthc-meta.php`): one post per announcement with its annex and the annex file, one page per procedure (unpublished when abolished) | `tthc_cms` | `cms` |
 | `sync_province_portal` | provincial public-service portal: create / update / withdraw each procedure | `tthc_province_portal` | `province_portal` |
 | `sync_csdl` | national CSDL: register the provincial decision with its procedures | `tthc_csdl` | `csdl` |
 | `reconcile` | reads every channel back, reports drift (missing, stale, extra) and repairs what we own | all three | — |

@@ -8,8 +8,10 @@ Each test gets its own fresh database, migrated with Alembic and dropped afterwa
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -154,6 +156,68 @@ def smtp_sink(tmp_path: Path) -> Iterator:
 
     with SmtpSink(outbox=tmp_path / "outbox") as sink:
         yield sink
+
+
+# -- a real WordPress (tests marked `wordpress`) -------------------------------------------------------
+
+WORDPRESS_TIMINGS: dict[str, float] = {}  # printed at the end of the session (see pytest_terminal_summary)
+
+
+@pytest.fixture(scope="session")
+def wordpress_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
+    """One real WordPress per test session (tests/support/wordpress.py): Debian's packages, its own MariaDB
+    and `php -S`. Missing packages: the test is skipped with what to install; under CI=true it fails."""
+    from support.wordpress import PACKAGES, LocalWordPress, missing_tools
+
+    missing = missing_tools()
+    if missing:
+        message = (f"a real WordPress needs {', '.join(missing)}: as root on Debian 12, `apt-get update && "
+                   f"apt-get install -y {' '.join(PACKAGES)}` (.ci/run does it)")
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(message)
+        pytest.skip(message)
+    base = tmp_path_factory.mktemp("wordpress")
+    site = LocalWordPress(base).start()
+    WORDPRESS_TIMINGS.update({f"setup: {k}": v for k, v in site.timings.items()})
+    yield site
+    site.stop()
+    shutil.rmtree(base, ignore_errors=True)  # the database files are large
+
+
+@pytest.fixture(params=["sandbox", pytest.param("wordpress", marks=pytest.mark.wordpress)])
+def cms_backend(request: pytest.FixtureRequest) -> Iterator:
+    """The CMS the publish tests run against: the sandbox's, then a real WordPress (emptied before each
+    test, the must-use plugin installed again after it)."""
+    from support.cms_backends import SandboxCms, WordPressCms
+
+    if request.param == "sandbox":
+        yield SandboxCms(request.getfixturevalue("sandbox"))
+        return
+    site = request.getfixturevalue("wordpress_site")
+    site.reset()
+    yield WordPressCms(site)
+    site.install_plugin()
+
+
+@pytest.fixture
+def wordpress_timer() -> Iterator:
+    """``with wordpress_timer("what"):`` adds the time taken to the session's WordPress figures."""
+    from contextlib import contextmanager
+
+    @contextmanager
+    def timer(what: str):
+        started = time.monotonic()
+        yield
+        WORDPRESS_TIMINGS[what] = time.monotonic() - started
+
+    yield timer
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if WORDPRESS_TIMINGS:
+        terminalreporter.section("real WordPress: time taken (s)")
+        for what, seconds in WORDPRESS_TIMINGS.items():
+            terminalreporter.write_line(f"{what}: {seconds:.2f}")
 
 
 @pytest.fixture

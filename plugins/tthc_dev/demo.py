@@ -23,12 +23,15 @@ from tthc.core.config import SETTINGS_DIR, project_root, var_dir
 from tthc.core.window import VN_TZ, nightly_window
 
 from tthc_dev.sandbox import DATA_DIR
+from tthc_dev.sandbox.app import CMS_EDITOR, DEFAULT_CMS_ACCOUNTS
 from tthc_dev.sandbox.smtp_sink import free_port
 
 # tthc_report and tthc_approve both follow tthc_compare; the digest goes out while the draft waits for a person
 DAGS = ("tthc_ingest", "tthc_compare", "tthc_report", "tthc_approve", "tthc_sync")
 POOLS = {"national_portal": 1, "ministry_site": 1, "cms": 2, "province_portal": 1, "csdl": 1}
-CMS_TOKEN = "sandbox-cms-token"
+# the sandbox CMS's editor account and its Application Password (WordPress ignores the spaces)
+CMS_LOGIN = CMS_EDITOR
+CMS_APP_PASSWORD = DEFAULT_CMS_ACCOUNTS[CMS_LOGIN][1].replace(" ", "")
 CSDL_TOKEN = "sandbox-csdl-token"
 PORTAL_TOKEN = "sandbox-portal-token"
 
@@ -53,7 +56,7 @@ def airflow_env(var: Path, http_port: int, smtp_port: int, db_url: str | None = 
         "TTHC_CHANNEL_MIN_INTERVAL": "0",
         "AIRFLOW_CONN_TTHC_PORTAL": base,
         "AIRFLOW_CONN_TTHC_MINISTRY_SITE": base,
-        "AIRFLOW_CONN_TTHC_CMS": f"http://:{CMS_TOKEN}@127.0.0.1:{http_port}",
+        "AIRFLOW_CONN_TTHC_CMS": f"http://{CMS_LOGIN}:{CMS_APP_PASSWORD}@127.0.0.1:{http_port}",
         "AIRFLOW_CONN_TTHC_CSDL": f"http://:{CSDL_TOKEN}@127.0.0.1:{http_port}",
         "AIRFLOW_CONN_TTHC_PROVINCE_PORTAL": f"http://:{PORTAL_TOKEN}@127.0.0.1:{http_port}",
         "AIRFLOW_CONN_TTHC_SMTP": f"smtp://127.0.0.1:{smtp_port}?starttls=false&ssl=false",

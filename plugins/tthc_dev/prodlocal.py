@@ -30,7 +30,7 @@ from pathlib import Path
 import requests
 from tthc.core.config import project_root, var_dir
 
-from tthc_dev.demo import CMS_TOKEN, CSDL_TOKEN, POOLS, PORTAL_TOKEN
+from tthc_dev.demo import CMS_APP_PASSWORD, CMS_LOGIN, CSDL_TOKEN, POOLS, PORTAL_TOKEN
 from tthc_dev.sandbox import DATA_DIR
 from tthc_dev.sandbox.smtp_sink import free_port
 
@@ -46,7 +46,8 @@ CATALOGUE_DB = "tthc_catalogue_prod"
 REDIS_URL = "redis://127.0.0.1:6379/7"
 ADMIN_USER, ADMIN_PASSWORD = "admin", "tthc-prod-local"
 WORKERS = ("worker1", "worker2")
-TOKENS = {"cms": CMS_TOKEN, "csdl": CSDL_TOKEN, "portal": PORTAL_TOKEN}
+TOKENS = {"csdl": CSDL_TOKEN, "portal": PORTAL_TOKEN}
+CMS_AUTH = (CMS_LOGIN, CMS_APP_PASSWORD)  # the sandbox CMS's editor account (Basic auth, as WordPress)
 
 
 def worker_hostname() -> str:
@@ -117,7 +118,7 @@ class Topology:
             "TTHC_CHANNEL_MIN_INTERVAL": "0",
             "AIRFLOW_CONN_TTHC_PORTAL": base,
             "AIRFLOW_CONN_TTHC_MINISTRY_SITE": base,
-            "AIRFLOW_CONN_TTHC_CMS": f"http://:{TOKENS['cms']}@127.0.0.1:{self.http_port}",
+            "AIRFLOW_CONN_TTHC_CMS": f"http://{CMS_LOGIN}:{CMS_APP_PASSWORD}@127.0.0.1:{self.http_port}",
             "AIRFLOW_CONN_TTHC_PROVINCE_PORTAL": f"http://:{TOKENS['portal']}@127.0.0.1:{self.http_port}",
             "AIRFLOW_CONN_TTHC_CSDL": f"http://:{TOKENS['csdl']}@127.0.0.1:{self.http_port}",
             "AIRFLOW_CONN_TTHC_SMTP": f"smtp://127.0.0.1:{self.smtp_port}?starttls=false&ssl=false",

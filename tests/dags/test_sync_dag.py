@@ -41,7 +41,7 @@ def approved(seeded, dept, tmp_path, sandbox, smtp_sink, monkeypatch):
     from tthc.ingest.runs import upsert_decision, upsert_item
 
     port = sandbox.url.rsplit(":", 1)[1]
-    monkeypatch.setenv("AIRFLOW_CONN_TTHC_CMS", f"http://:{sandbox.cms_token}@127.0.0.1:{port}")
+    monkeypatch.setenv("AIRFLOW_CONN_TTHC_CMS", sandbox.cms_connection())
     monkeypatch.setenv("AIRFLOW_CONN_TTHC_PROVINCE_PORTAL", f"http://:{sandbox.portal_token}@127.0.0.1:{port}")
     monkeypatch.setenv("AIRFLOW_CONN_TTHC_CSDL", f"http://:{sandbox.csdl_token}@127.0.0.1:{port}")
     monkeypatch.setenv("AIRFLOW_CONN_TTHC_SMTP", f"smtp://127.0.0.1:{smtp_sink.port}?starttls=false")
@@ -97,7 +97,7 @@ def test_one_channel_failing_does_not_stop_the_others_and_alerts_once(sync_dag, 
     from tthc.db.models import MailLog, Posting, SourceHealth
 
     port = sandbox.url.rsplit(":", 1)[1]
-    monkeypatch.setenv("AIRFLOW_CONN_TTHC_CMS", f"http://:revoked-token@127.0.0.1:{port}")
+    monkeypatch.setenv("AIRFLOW_CONN_TTHC_CMS", f"http://bientap:revoked-token@127.0.0.1:{port}")
     for n in range(4):  # four nights running: the threshold is 3, one alert
         day = AS_OF + timedelta(days=n)
         run = sync_dag.test(logical_date=_logical(day), run_conf=_conf(day, dry_run=False))
@@ -121,7 +121,7 @@ def test_one_channel_failing_does_not_stop_the_others_and_alerts_once(sync_dag, 
     body = channel_mails[0].get_body(("plain",)).get_content()
     assert "401" in body and "revoked-token" not in body
     # the token comes back: the next run publishes the CMS objects once and the streak ends
-    monkeypatch.setenv("AIRFLOW_CONN_TTHC_CMS", f"http://:{sandbox.cms_token}@127.0.0.1:{port}")
+    monkeypatch.setenv("AIRFLOW_CONN_TTHC_CMS", sandbox.cms_connection())
     day = AS_OF + timedelta(days=4)
     run = sync_dag.test(logical_date=_logical(day), run_conf=_conf(day, dry_run=False))
     assert set(_states(run).values()) == {"success"}

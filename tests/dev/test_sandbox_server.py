@@ -135,6 +135,13 @@ def auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+def editor() -> dict[str, str]:
+    """The sandbox CMS's editor account: Basic auth with its Application Password, as WordPress wants."""
+    import base64
+
+    return {"Authorization": "Basic " + base64.b64encode(b"bientap:Sbx1 Cms2 Edit 3or4 App5 Pass").decode()}
+
+
 # --- national portal: rest.jsp -------------------------------------------------------------------
 
 
@@ -380,30 +387,32 @@ def test_ministry_detail_page(sandbox):
 # --- CMS -----------------------------------------------------------------------------------------
 
 
-def test_cms_requires_the_token(sandbox):
+def test_cms_requires_an_account(sandbox):
+    # a visitor (no credentials, a Bearer token, a wrong Basic password) may read what is published only
     for headers in ({}, auth("wrong-token"), {"Authorization": "Basic c2FuZGJveA=="}):
         response = requests.post(sandbox.url + CMS, json={"title": "x", "content": "y"}, headers=headers, timeout=10)
         assert response.status_code == 401
-        assert response.json()["code"] == "rest_forbidden"
+        assert response.json()["code"] == "rest_cannot_create"
         assert response.json()["data"]["status"] == 401
-    assert requests.get(sandbox.url + CMS, timeout=10).status_code == 401
+        assert requests.get(sandbox.url + CMS, headers=headers, timeout=10).json() == []
 
 
 def test_cms_create_lookup_update_delete(sandbox):
-    h = auth("sandbox-cms-token")
+    h = editor()
     bad = requests.post(sandbox.url + CMS, json={"title": "Chỉ có tiêu đề"}, headers=h, timeout=10)
     assert bad.status_code == 400 and bad.json()["code"] == "rest_invalid_param"
 
     payload = {"title": "Công bố TTHC 100/QĐ-BKHCN", "content": "<p>Nội dung</p>", "status": "publish",
-               "slug": "qd-100-bkhcn", "meta": {"so_hieu": "100/QĐ-BKHCN"}}
+               "slug": "qd-100-bkhcn", "meta": {"so_hieu": "100/QĐ-BKHCN", "tthc_key": "k"}}
     created = requests.post(sandbox.url + CMS, json=payload, headers=h, timeout=10)
     assert created.status_code == 201
     post = created.json()
     assert post["slug"] == "qd-100-bkhcn"
     assert post["link"] == sandbox.url + "/tin-tuc/qd-100-bkhcn"
-    assert post["title"] == {"rendered": "Công bố TTHC 100/QĐ-BKHCN"}
-    assert post["content"] == {"rendered": "<p>Nội dung</p>"}
-    assert post["status"] == "publish" and post["meta"] == {"so_hieu": "100/QĐ-BKHCN"}
+    assert post["title"] == {"raw": "Công bố TTHC 100/QĐ-BKHCN", "rendered": "Công bố TTHC 100/QĐ-BKHCN"}
+    assert post["content"]["raw"] == "<p>Nội dung</p>" and post["content"]["rendered"] == "<p>Nội dung</p>\n"
+    # an unregistered meta key is dropped silently (WordPress), the plugin's are kept
+    assert post["status"] == "publish" and post["meta"] == {"tthc_key": "k", "tthc_hash": "", "tthc_content_sha": ""}
     assert isinstance(post["id"], int) and post["modified"]
 
     found = requests.get(sandbox.url + CMS, params={"slug": "qd-100-bkhcn"}, headers=h, timeout=10).json()
@@ -418,14 +427,14 @@ def test_cms_create_lookup_update_delete(sandbox):
     public = requests.get(post["link"], timeout=10)
     assert public.status_code == 200 and "Nội dung" in public.text
 
-    updated = requests.post(f"{sandbox.url}{CMS}/{post['id']}", json={"content": "<p>Mới</p>", "meta": {"v": 2}},
-                            headers=h, timeout=10)
+    updated = requests.post(f"{sandbox.url}{CMS}/{post['id']}", timeout=10, headers=h,
+                            json={"content": "<p>Mới</p>", "meta": {"v": 2, "tthc_hash": "h"}})
     assert updated.status_code == 200
-    assert updated.json()["content"] == {"rendered": "<p>Mới</p>"}
-    assert updated.json()["title"] == {"rendered": "Công bố TTHC 100/QĐ-BKHCN"}
-    assert updated.json()["meta"] == {"so_hieu": "100/QĐ-BKHCN", "v": 2}
+    assert updated.json()["content"]["raw"] == "<p>Mới</p>"
+    assert updated.json()["title"]["raw"] == "Công bố TTHC 100/QĐ-BKHCN"
+    assert updated.json()["meta"] == {"tthc_key": "k", "tthc_hash": "h", "tthc_content_sha": ""}
     fetched = requests.get(f"{sandbox.url}{CMS}/{post['id']}", headers=h, timeout=10)
-    assert fetched.json()["content"] == {"rendered": "<p>Mới</p>"}
+    assert fetched.json()["content"] == {"rendered": "<p>Mới</p>\n", "protected": False}
     assert requests.get(f"{sandbox.url}{CMS}/9999", headers=h, timeout=10).status_code == 404
 
     listing = requests.get(sandbox.url + CMS, params={"per_page": 1, "page": 2}, headers=h, timeout=10)
@@ -439,13 +448,14 @@ def test_cms_create_lookup_update_delete(sandbox):
 
 
 def test_cms_state_survives_a_restart(data_dir, state_dir):
-    h = auth("sandbox-cms-token")
+    h = editor()
     with Sandbox(data_dir, state_dir) as first:
         post = requests.post(first.url + CMS, json={"title": "Bền vững", "content": "x", "status": "draft"},
                              headers=h, timeout=10).json()
     assert (state_dir / "cms_posts.json").exists()
     with Sandbox(data_dir, state_dir) as second:
-        found = requests.get(second.url + CMS, params={"slug": post["slug"]}, headers=h, timeout=10).json()
+        found = requests.get(second.url + CMS, params={"slug": post["slug"], "status": "draft"}, headers=h,
+                             timeout=10).json()
         assert [p["id"] for p in found] == [post["id"]]
         assert found[0]["title"] == {"rendered": "Bền vững"} and found[0]["status"] == "draft"
         nxt = requests.post(second.url + CMS, json={"title": "Tiếp", "content": "y"}, headers=h, timeout=10).json()
@@ -493,8 +503,7 @@ def test_health_stats_and_reset(sandbox):
     search(sandbox, page=2)
     group(sandbox, NEW, "500100")
     requests.get(sandbox.url + "/bo-khcn/van-ban?page=2", timeout=10)
-    requests.post(sandbox.url + CMS, json={"title": "t", "content": "c"}, headers=auth("sandbox-cms-token"),
-                  timeout=10)
+    requests.post(sandbox.url + CMS, json={"title": "t", "content": "c"}, headers=editor(), timeout=10)
     stats = requests.get(sandbox.url + "/_sandbox/stats", timeout=10).json()["requests"]
     assert stats == {
         f"POST /jsp/rest.jsp:{SEARCH}": 2,
@@ -511,7 +520,7 @@ def test_health_stats_and_reset(sandbox):
     reset = requests.post(sandbox.url + "/_sandbox/reset", timeout=10)
     assert reset.status_code == 200
     assert requests.get(sandbox.url + "/_sandbox/stats", timeout=10).json() == {"requests": {}, "status": {}}
-    listing = requests.get(sandbox.url + CMS, headers=auth("sandbox-cms-token"), timeout=10)
+    listing = requests.get(sandbox.url + CMS, params={"status": "any"}, headers=editor(), timeout=10)
     assert listing.json() == [] and listing.headers["X-WP-Total"] == "0"
 
 

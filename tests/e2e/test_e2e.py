@@ -53,7 +53,7 @@ def wired(monkeypatch, sandbox, smtp_sink, seeded, db_url):
     host, port = sandbox.url.rsplit(":", 1)
     monkeypatch.setenv("AIRFLOW_CONN_TTHC_PORTAL", sandbox.url)
     monkeypatch.setenv("AIRFLOW_CONN_TTHC_MINISTRY_SITE", sandbox.url)
-    monkeypatch.setenv("AIRFLOW_CONN_TTHC_CMS", f"http://:{sandbox.cms_token}@127.0.0.1:{port}")
+    monkeypatch.setenv("AIRFLOW_CONN_TTHC_CMS", sandbox.cms_connection())
     monkeypatch.setenv("AIRFLOW_CONN_TTHC_PROVINCE_PORTAL", f"http://:{sandbox.portal_token}@127.0.0.1:{port}")
     monkeypatch.setenv("AIRFLOW_CONN_TTHC_CSDL", f"http://:{sandbox.csdl_token}@127.0.0.1:{port}")
     monkeypatch.setenv("AIRFLOW_CONN_TTHC_SMTP", f"smtp://127.0.0.1:{smtp_sink.port}?starttls=false")
@@ -116,11 +116,10 @@ def test_pipeline_end_to_end(wired, dags, sandbox, smtp_sink, dept):
     approved = [f for f in flags if f.status == "approved"]
     assert approved and all(f.announcement_id == announcement.id for f in approved)
     assert not [f for f in flags if f.status == "open"], "every ready flag went into the approved draft"
-    h = {"Authorization": f"Bearer {sandbox.cms_token}"}
     posts = requests.get(f"{sandbox.url}/wp-json/wp/v2/posts", params={"per_page": 100, "status": "any"},
-                         headers=h, timeout=10).json()
+                         auth=sandbox.cms_auth(), timeout=10).json()
     pages = requests.get(f"{sandbox.url}/wp-json/wp/v2/pages", params={"per_page": 100, "status": "any"},
-                         headers=h, timeout=10).json()
+                         auth=sandbox.cms_auth(), timeout=10).json()
     assert len(posts) == 1 and "0/QĐ-DEMO" in posts[0]["title"]["rendered"]
     assert "1.014531" in posts[0]["content"]["rendered"]
     procedure_keys = {f"procedure:{f.procedure_key}" for f in approved}
@@ -157,7 +156,8 @@ def test_pipeline_end_to_end(wired, dags, sandbox, smtp_sink, dept):
     run_all(dags, AS_OF)
     session.expire_all()
     posts_after = [x for kind in ("posts", "pages") for x in requests.get(
-        f"{sandbox.url}/wp-json/wp/v2/{kind}", params={"per_page": 100, "status": "any"}, headers=h, timeout=10).json()]
+        f"{sandbox.url}/wp-json/wp/v2/{kind}", params={"per_page": 100, "status": "any"}, auth=sandbox.cms_auth(),
+        timeout=10).json()]
     assert (session.scalar(select(func.count()).select_from(Flag)), len(posts_after),
             len(smtp_sink.messages())) == counts
     assert any(k.startswith("POST /wp-json") for k in stats_before), "the first run should have posted"

@@ -144,13 +144,14 @@ def test_rest_triggered_chain_on_two_celery_workers(topo):
     assert ledger == {"cms": approved + 1, "province_portal": approved, "csdl": 1}
 
     # the sandbox: what each channel shows
-    from tthc_dev.prodlocal import TOKENS
+    from tthc_dev.prodlocal import CMS_AUTH, TOKENS
 
     def show(path, token, **params):
         return requests.get(topo.sandbox_url + path, headers={"Authorization": f"Bearer {token}"}, params=params,
                             timeout=10).json()
 
-    posts = show("/wp-json/wp/v2/posts", TOKENS["cms"], status="any", per_page=100)
+    posts = requests.get(topo.sandbox_url + "/wp-json/wp/v2/posts", params={"status": "any", "per_page": 100},
+                         auth=CMS_AUTH, timeout=10).json()
     assert len(posts) == 1 and "123/QĐ-UBND" in posts[0]["title"]["rendered"]
     assert show("/dvc-tinh/api/v1/thu-tuc", TOKENS["portal"], page_size=200)["total"] == approved
     assert [r["so_hieu"] for r in show("/csdl/api/v1/quyet-dinh-cong-bo", TOKENS["csdl"])] == ["123/QĐ-UBND"]

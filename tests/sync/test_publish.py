@@ -53,7 +53,7 @@ def approved(story):
 
 def channels(sandbox, **kw):
     return {
-        "cms": CmsChannel(sandbox.url, sandbox.cms_token, **kw),
+        "cms": CmsChannel(sandbox.url, sandbox.cms_app_password(), login=sandbox.cms_login, **kw),
         "province_portal": ProvincePortalChannel(sandbox.url, sandbox.portal_token, **kw),
         "csdl": CsdlChannel(sandbox.url, sandbox.csdl_token, csdl_co_quan_default(), **kw),
     }
@@ -79,7 +79,11 @@ def _get(sandbox, path, token, **params):
 
 
 def cms_items(sandbox, kind):
-    return _get(sandbox, f"/wp-json/wp/v2/{kind}", sandbox.cms_token, status="any", per_page=100)
+    """What the CMS shows the editor account (WordPress: Basic auth with an Application Password)."""
+    r = requests.get(f"{sandbox.url}/wp-json/wp/v2/{kind}", params={"status": "any", "per_page": 100},
+                     auth=sandbox.cms_auth(), timeout=10)
+    r.raise_for_status()
+    return r.json()
 
 
 def portal_items(sandbox):
@@ -244,15 +248,15 @@ def test_bad_token_is_a_clear_error_and_the_token_is_never_logged(approved, dept
     s = approved
     caplog.set_level(logging.DEBUG)
     secret = "wrong-token-ABC123"
-    for ch in (CmsChannel(sandbox.url, secret), ProvincePortalChannel(sandbox.url, secret),
-               CsdlChannel(sandbox.url, secret, "x")):
+    for ch in (CmsChannel(sandbox.url, secret), CmsChannel(sandbox.url, secret, login=sandbox.cms_login),
+               ProvincePortalChannel(sandbox.url, secret), CsdlChannel(sandbox.url, secret, "x")):
         with pytest.raises(AuthError, match="401") as info:
             sync_channel(s, ch, objects_for(ch.name, s, dept), run_date=AS_OF)
         assert secret not in str(info.value)
     sync_all(s, dept, sandbox)
-    assert secret not in caplog.text and sandbox.cms_token not in caplog.text
+    assert secret not in caplog.text and sandbox.cms_app_password() not in caplog.text
     for row in s.scalars(select(Posting)):
-        assert all(tok not in str(v) for tok in (sandbox.cms_token, sandbox.portal_token, sandbox.csdl_token)
+        assert all(tok not in str(v) for tok in (sandbox.cms_app_password(), sandbox.portal_token, sandbox.csdl_token)
                    for v in (row.url, row.external_id, row.content_hash, row.object_key))
 
 
@@ -295,16 +299,16 @@ def test_plan_action():
 def test_reconcile_finds_and_repairs_missing_stale_and_extra(approved, dept, sandbox):
     s = approved
     sync_all(s, dept, sandbox)
-    h = {"Authorization": f"Bearer {sandbox.cms_token}"}
+    h = {"auth": sandbox.cms_auth()}
     pages = cms_items(sandbox, "pages")
     live = [p for p in pages if p["status"] == "publish"]
     # missing: a page deleted by hand; stale: a post edited by hand; extra: a page of ours nobody wants
-    requests.delete(f"{sandbox.url}/wp-json/wp/v2/pages/{live[0]['id']}", params={"force": "true"}, headers=h,
+    requests.delete(f"{sandbox.url}/wp-json/wp/v2/pages/{live[0]['id']}", params={"force": "true"}, **h,
                     timeout=10).raise_for_status()
     post = cms_items(sandbox, "posts")[0]
-    requests.put(f"{sandbox.url}/wp-json/wp/v2/posts/{post['id']}", json={"content": "sửa tay"}, headers=h,
+    requests.put(f"{sandbox.url}/wp-json/wp/v2/posts/{post['id']}", json={"content": "sửa tay"}, **h,
                  timeout=10).raise_for_status()
-    requests.post(f"{sandbox.url}/wp-json/wp/v2/pages", headers=h, timeout=10,
+    requests.post(f"{sandbox.url}/wp-json/wp/v2/pages", **h, timeout=10,
                   json={"title": "Cũ", "content": "cũ", "status": "publish", "slug": "procedure-9-999999",
                         "meta": {"tthc_key": "procedure:9.999999"}}).raise_for_status()
     cms = channels(sandbox)["cms"]

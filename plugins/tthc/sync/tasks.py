@@ -14,7 +14,9 @@ CHANNELS = {"cms": "tthc_cms", "province_portal": "tthc_province_portal", "csdl"
 
 
 def make_channel(name: str):
-    """The live client of a channel, configured from its Airflow Connection (password = API token)."""
+    """The live client of a channel, configured from its Airflow Connection: the CMS signs in with the
+    Connection's login and password (a WordPress Application Password; no login: a Bearer token), the
+    other channels send the password as their API token."""
     from tthc.sync.channels.cms import CmsChannel
     from tthc.sync.channels.csdl import CsdlChannel
     from tthc.sync.channels.province_portal import ProvincePortalChannel
@@ -23,7 +25,7 @@ def make_channel(name: str):
     conn_id = CHANNELS[name]
     ep = get_endpoint(conn_id)
     if name == "cms":
-        return CmsChannel(ep.base_url, ep.password or "", conn_id=conn_id)
+        return CmsChannel(ep.base_url, ep.password or "", conn_id=conn_id, login=ep.login)
     if name == "province_portal":
         return ProvincePortalChannel(ep.base_url, ep.password or "", conn_id=conn_id)
     return CsdlChannel(ep.base_url, ep.password or "", csdl_co_quan(load_department()), conn_id=conn_id)

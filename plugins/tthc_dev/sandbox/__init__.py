@@ -4,7 +4,8 @@ One HTTP server (:class:`tthc_dev.sandbox.app.Sandbox`) plays, one module per sy
 
 * :mod:`~tthc_dev.sandbox.portal`: the national TTHC portal (``/jsp/rest.jsp``, decision pages, PDFs);
 * :mod:`~tthc_dev.sandbox.ministry_site`: the ministry website's decision listing and annex pages;
-* :mod:`~tthc_dev.sandbox.cms`: the department website's WordPress-style CMS (posts, pages, media);
+* :mod:`~tthc_dev.sandbox.cms`: the department website's CMS, WordPress' REST API (posts, pages, media),
+  with the real WordPress behaviours the publisher depends on in :mod:`~tthc_dev.sandbox.cms_wp`;
 * :mod:`~tthc_dev.sandbox.province_portal`: the provincial public-service portal's procedure catalogue;
 * :mod:`~tthc_dev.sandbox.csdl`: the national CSDL publishing endpoint;
 

@@ -6,8 +6,9 @@ One ``ThreadingHTTPServer`` serves the rooms, each a module of this package:
   detail page and the attachment download, in the exact wire format of the real portal;
 * the ministry website (:mod:`~tthc_dev.sandbox.ministry_site`): ``/bo-khcn/van-ban`` and the
   decisions' detail pages with their annex tables;
-* the department website's CMS, WordPress REST style (:mod:`~tthc_dev.sandbox.cms`, Bearer token
-  ``cms_token``): posts, pages, media and their public pages;
+* the department website's CMS, WordPress' REST API (:mod:`~tthc_dev.sandbox.cms`; accounts with
+  Application Passwords, ``cms_accounts``; the project's meta keys registered when ``cms_meta_plugin``):
+  posts, pages, media, ``users/me`` and their public pages;
 * the national CSDL publishing endpoint (:mod:`~tthc_dev.sandbox.csdl`, Bearer token ``csdl_token``);
 * the provincial public-service portal's procedure catalogue (:mod:`~tthc_dev.sandbox.province_portal`,
   Bearer token ``portal_token``);
@@ -17,7 +18,8 @@ One ``ThreadingHTTPServer`` serves the rooms, each a module of this package:
 
 This module holds what the rooms share: the server and its lifecycle, the dispatch table (one
 :class:`Mount` per route, the Bearer token of the token-protected APIs checked there, before the room
-runs), the request counters, and the order in which fault rules act on a request.
+runs; the CMS signs its accounts in itself, as WordPress does), the request counters, and the order in
+which fault rules act on a request.
 
 The HTML pages (ministry listing and detail pages, the portal decision page, robots.txt) carry an
 ``ETag`` and a ``Last-Modified`` header and answer conditional GETs with ``304 Not Modified``.
@@ -38,7 +40,7 @@ from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 from tthc_dev.sandbox import DATA_DIR, faults
 from tthc_dev.sandbox.cms import (
@@ -50,9 +52,10 @@ from tthc_dev.sandbox.cms import (
     CMS_POSTS_PATH,
     CMS_PUBLIC_PREFIX,
     CMS_UPLOADS_PREFIX,
+    CMS_USERS_ME_PATH,
     Cms,
 )
-from tthc_dev.sandbox.cms import forbidden as cms_forbidden
+from tthc_dev.sandbox.cms_wp import accounts_from
 from tthc_dev.sandbox.csdl import CSDL_PATH, Csdl
 from tthc_dev.sandbox.data import SYNTHETIC_SEED, Catalogue, Decision
 from tthc_dev.sandbox.faults import FAULTS_PATH, FaultRegistry
@@ -89,6 +92,12 @@ CONTROL_PREFIX = "/_sandbox/"
 ROBOTS_PATH = "/robots.txt"
 PRIVATE_PREFIX = "/private"
 DEFAULT_ROBOTS_TXT = "User-agent: *\nDisallow: /private/\nCrawl-delay: 0\n"
+# The CMS's accounts: login -> (WordPress role, Application Password as WordPress shows it: spaces ignored).
+DEFAULT_CMS_ACCOUNTS: dict[str, tuple[str, str]] = {
+    "bientap": ("editor", "Sbx1 Cms2 Edit 3or4 App5 Pass"),
+    "tacgia": ("author", "Sbx1 Cms2 Auth 3or4 App5 Pass"),
+}
+CMS_EDITOR = "bientap"
 
 
 @dataclass(frozen=True)
@@ -147,7 +156,8 @@ class Sandbox:
         state_dir: Path = Path("var/sandbox"),
         host: str = "127.0.0.1",
         port: int = 0,
-        cms_token: str = "sandbox-cms-token",
+        cms_accounts: Mapping[str, tuple[str, str]] | None = None,
+        cms_meta_plugin: bool = True,
         csdl_token: str = "sandbox-csdl-token",
         portal_token: str = "sandbox-portal-token",
         robots_txt: str = DEFAULT_ROBOTS_TXT,
@@ -158,7 +168,6 @@ class Sandbox:
         self.state_dir = Path(state_dir)
         self.host = host
         self.port = port
-        self.cms_token = cms_token
         self.csdl_token = csdl_token
         self.portal_token = portal_token
         self.robots_txt = robots_txt
@@ -171,13 +180,13 @@ class Sandbox:
         shared = Shared(self.state_dir, self._lock, lambda: self.url)
         self.national_portal = NationalPortal(self.catalogue)
         self.ministry_site = MinistrySite(self.catalogue)
-        self.cms = Cms(shared)
+        self.cms = Cms(shared, accounts_from(DEFAULT_CMS_ACCOUNTS if cms_accounts is None else cms_accounts),
+                       meta_plugin=cms_meta_plugin)
         self.csdl = Csdl(shared)
         self.province_portal = ProvincePortalRoutes(shared)
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         portal, ministry, cms = self.national_portal, self.ministry_site, self.cms
-        cms_auth: dict[str, Any] = {"token": self._cms_token, "unauthorized": cms_forbidden}
         # In this order: the first match answers (a method a route does not take goes on down the table).
         self._mounts: tuple[Mount, ...] = (
             Mount(REST_PATH, portal.rest),
@@ -187,9 +196,10 @@ class Sandbox:
             Mount(DOWNLOAD_PATH, portal.download, GET),
             Mount(MINISTRY_LIST_PATH, ministry.listing, GET),
             Mount(MINISTRY_LIST_PATH + "/", ministry.detail, GET, match="prefix"),
-            Mount(CMS_POSTS_PATH, partial(cms.route, CMS_POST), match="tree", **cms_auth),
-            Mount(CMS_PAGES_PATH, partial(cms.route, CMS_PAGE), match="tree", **cms_auth),
-            Mount(CMS_MEDIA_PATH, cms.media, match="tree", **cms_auth),
+            Mount(CMS_POSTS_PATH, partial(cms.route, CMS_POST), match="tree"),
+            Mount(CMS_PAGES_PATH, partial(cms.route, CMS_PAGE), match="tree"),
+            Mount(CMS_MEDIA_PATH, cms.media, match="tree"),
+            Mount(CMS_USERS_ME_PATH, cms.users_me, GET),
             Mount(CMS_UPLOADS_PREFIX, cms.uploads, GET, match="prefix"),
             Mount(CMS_PUBLIC_PREFIX, partial(cms.public, CMS_POST), GET, match="prefix"),
             Mount(CMS_PAGE_PUBLIC_PREFIX, partial(cms.public, CMS_PAGE), GET, match="prefix"),
@@ -278,10 +288,35 @@ class Sandbox:
         self._count_status(stat_key, response.status)
         return response
 
-    # The tokens are read when a request comes (a test may change them on a running sandbox).
-    def _cms_token(self) -> str:
-        return self.cms_token
+    # -- the CMS's accounts and plugin ------------------------------------------------------------------
 
+    @property
+    def cms_login(self) -> str:
+        """The editor account the publisher signs in with."""
+        return CMS_EDITOR
+
+    def cms_app_password(self, login: str = CMS_EDITOR) -> str:
+        return self.cms.accounts[login].app_password
+
+    def cms_auth(self, login: str = CMS_EDITOR) -> tuple[str, str]:
+        """``(login, application password)`` for ``requests``' ``auth=`` (HTTP Basic)."""
+        return login, self.cms_app_password(login)
+
+    def cms_connection(self, login: str = CMS_EDITOR) -> str:
+        """The ``tthc_cms`` Connection URI of ``login`` on this sandbox (the password without its spaces)."""
+        password = self.cms_app_password(login).replace(" ", "")
+        return f"http://{quote(login, safe='')}:{quote(password, safe='')}@127.0.0.1:{self.port}"
+
+    @property
+    def cms_meta_plugin(self) -> bool:
+        """Whether the project's must-use plugin is "installed" (its meta keys registered)."""
+        return self.cms.meta_plugin
+
+    @cms_meta_plugin.setter
+    def cms_meta_plugin(self, installed: bool) -> None:
+        self.cms.meta_plugin = installed
+
+    # The tokens are read when a request comes (a test may change them on a running sandbox).
     def _csdl_token(self) -> str:
         return self.csdl_token
 
@@ -402,6 +437,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_DELETE(self) -> None:  # noqa: N802
         self._dispatch("DELETE")
+
+    def do_OPTIONS(self) -> None:  # noqa: N802
+        self._dispatch("OPTIONS")
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - signature of the base class
         logger.debug("sandbox %s - %s", self.address_string(), format % args)

@@ -56,8 +56,8 @@ CATALOGUE_HELP = """The province catalogue.
                 Columns: STT, Mã TTHC, Tên thủ tục hành chính, Lĩnh vực, Cấp thực hiện, Cơ quan thực hiện,
                 Trạng thái. Only the name is required: a list of codes and names imports, its fields and
                 levels filled from the stored ministry decisions, the names and --reference lists; a blank
-                cell never erases a value already in the catalogue. Limits: 20 MiB file, 50 MiB unpacked
-                .xlsx, 20,000 rows.
+                cell never erases a value already in the catalogue. Limits: {file_mib} MiB file, {xml_mib} MiB
+                unpacked .xlsx, {rows:,} rows (docs/operations.md).
   export FILE   .xlsx or .csv; unknown fields/levels are written "cần bổ sung".
   incomplete    procedures whose field or level is still unknown (cần bổ sung)."""
 
@@ -249,6 +249,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from tthc.catalogue.reader import MAX_FILE_BYTES, MAX_ROWS, MAX_XLSX_UNPACKED_BYTES
     from tthc.compare.match_file import INPUT_HELP as MATCH_INPUT_HELP  # noqa: N811
     parser = argparse.ArgumentParser(prog="tthc", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -263,7 +264,9 @@ def build_parser() -> argparse.ArgumentParser:
     seed.set_defaults(func=cmd_seed)
 
     cat = sub.add_parser("catalogue", help="import / export the province catalogue; list what is incomplete",
-                         description=CATALOGUE_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+                         description=CATALOGUE_HELP.format(file_mib=MAX_FILE_BYTES >> 20, rows=MAX_ROWS,
+                                                           xml_mib=MAX_XLSX_UNPACKED_BYTES >> 20),
+                         formatter_class=argparse.RawDescriptionHelpFormatter)
     cat.add_argument("action", choices=["import", "export", "incomplete"])
     cat.add_argument("file", nargs="?", help="the .xlsx or .csv file (import, export)")
     cat.add_argument("--reference", action="append", metavar="LIST",

@@ -309,11 +309,11 @@ def test_all_errors_are_listed(fields: Session, tmp_path: Path) -> None:
 def test_missing_required_column(fields: Session, tmp_path: Path) -> None:
     rows = [[c for c in r] for r in _demo_rows()]
     for r in rows:
-        del r[3]  # drop "Lĩnh vực"
+        del r[2]  # drop "Tên thủ tục hành chính", the one column a catalogue needs (issue 16: not "Lĩnh vực")
     with pytest.raises(CatalogueFileError) as info:
         import_catalogue(fields, _write_csv(tmp_path / "nocol.csv", rows))
     assert len(info.value.errors) == 1
-    assert "nocol.csv" in info.value.errors[0] and "Lĩnh vực" in info.value.errors[0]
+    assert "nocol.csv" in info.value.errors[0] and "Tên thủ tục hành chính" in info.value.errors[0]
     assert _count(fields) == 0
 
 

@@ -2,236 +2,260 @@
 
 Columns (header row, Vietnamese as in the department's spreadsheets):
 ``STT, Mã TTHC, Tên thủ tục hành chính, Lĩnh vực, Cấp thực hiện, Cơ quan thực hiện, Trạng thái``.
+Only the name column is required (other usual headers are understood: "Mã thủ tục", "Tên thủ tục", ...):
+a list of just codes and names imports, its fields and levels filled from what the pipeline knows
+(:mod:`tthc.catalogue.fill`) and the rest left "cần bổ sung" (``tthc catalogue incomplete``).
+
 Every row is validated first; a file with any error changes nothing and the errors name their row.
+A blank cell means "not given", never "erase": a row without a code, field, level, agency or status keeps
+what the catalogue already holds (a procedure re-listed without its code keeps its code). A row without a
+code is matched by name; when the name fits several catalogue procedures, the row must give the code.
 
-Files are read and written with pandas (openpyxl as its .xlsx engine), every cell as text: a code Excel
-stored as the number 1.001155 reads back "1.001155", an empty cell "", never NaN. Rows whose cells are all
-blank are skipped. Row numbers in errors ("dòng N") are the rows the user sees when opening the file in a
-spreadsheet, header = row 1, blank rows counted (for a .csv with a line break inside a quoted cell this is
-the record's row, not its text line). A .csv may start with a UTF-8 BOM (Excel's "CSV UTF-8"); cells beyond
-the header's columns are ignored.
+Reading (:mod:`tthc.catalogue.reader`): every cell as text, size limits checked before a spreadsheet
+library sees the file, every problem a message naming the file, the row and what to do. Row numbers in
+errors ("dòng N") are the rows the user sees in a spreadsheet, header = row 1, blank rows counted.
+Lengths: a value longer than its database column (e.g. ``Cơ quan thực hiện`` over 255 characters) is a
+row error before anything is written, so PostgreSQL never sees it (SQLite would store it silently).
 
-Formula injection (OWASP "CSV Injection"): a procedure's name or agency comes from outside and may start
-with ``= + - @``, tab or CR. In the .xlsx export such a cell is stored as a string cell (openpyxl would
-otherwise store "=..." as a formula), so the value stays exact and nothing is evaluated. A .csv has no cell
-types, so there the cell is prefixed with a single quote, as OWASP recommends, and is not evaluated when
-the file is opened in a spreadsheet; the .csv import removes that quote again (:func:`csv_unescape`), so
-export → import gives back the same catalogue.
+Formula injection (OWASP "CSV Injection"): names and agencies come from outside and may start with
+``= + - @``, tab or CR. The export writes them through :mod:`tthc.core.spreadsheet`: string cells in the
+.xlsx, a leading single quote in the .csv (removed again by the .csv import, so export → import gives back
+the same catalogue).
 """
 
 from __future__ import annotations
 
-import io
-import re
-import warnings
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tthc.catalogue.columns import (
+    AGENCY,
+    CODE,
+    CODE_RE,
+    COLUMNS,
+    FIELD,
+    HEADER_ALIASES,
+    LEVEL,
+    NAME,
+    NEEDS_INPUT,
+    REQUIRED_COLUMNS,
+    STATUS,
+    is_blank,
+    parse_levels,
+)
+from tthc.catalogue.fill import Knowledge, Reference, load_reference
+from tthc.catalogue.reader import CatalogueFileError, read_table
 from tthc.catalogue.store import ImportResult, save_version
-from tthc.core.labels import LEVEL_CODES, LEVEL_NAMES, PROCEDURE_STATUS_CODES, PROCEDURE_STATUS_NAMES
+from tthc.core.labels import LEVEL_NAMES, PROCEDURE_STATUS_CODES, PROCEDURE_STATUS_NAMES
+from tthc.core.spreadsheet import FORMULA_START, csv_unescape, safe_csv_cell, set_text_cell, xlsx_text
 from tthc.core.text import clean, match_key
 from tthc.db.models import Field, Procedure
 
-if TYPE_CHECKING:
-    import pandas as pd
+__all__ = ["COLUMNS", "FORMULA_START", "CatalogueFileError", "CatalogueRow", "csv_escape", "csv_unescape",
+           "export_catalogue", "import_catalogue", "parse_catalogue", "read_catalogue", "seed_fields"]
 
-COLUMNS = ["STT", "Mã TTHC", "Tên thủ tục hành chính", "Lĩnh vực", "Cấp thực hiện", "Cơ quan thực hiện", "Trạng thái"]
-REQUIRED = ["Tên thủ tục hành chính", "Lĩnh vực", "Cấp thực hiện"]
-CODE_RE = re.compile(r"^\d\.\d{6}$")
 SHEET = "Danh mục TTHC"
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # OWASP: characters a spreadsheet may read as a formula
-
-
-class CatalogueFileError(ValueError):
-    def __init__(self, errors: list[str]) -> None:
-        self.errors = errors
-        super().__init__("catalogue file rejected, nothing changed:\n" + "\n".join(errors))
+csv_escape = safe_csv_cell  # the name this module had for it
+SEED_HINT = "thêm lĩnh vực vào plugins/tthc/settings/fields.yaml (hoặc tệp --fields) rồi chạy `tthc seed`"
 
 
 @dataclass(frozen=True)
 class CatalogueRow:
+    """A checked row; None / () for a blank cell (not given: the catalogue's value is kept, or filled)."""
+
     row: int
     code: str | None
     name: str
-    field_key: str
+    field_key: str | None
     levels: tuple[str, ...]
-    agency: str
-    status: str
+    agency: str | None
+    status: str | None
+
+
+def _limit(column: str) -> int | None:
+    return getattr(Procedure.__table__.c[column].type, "length", None)
+
+
+def _check_length(table: str, what: str, value: str, limit: int | None) -> None:
+    if limit is not None and len(value) > limit:
+        raise ValueError(f"{table}: {what} dài {len(value)} ký tự, tối đa {limit} ({value[:40]}…)")
 
 
 def seed_fields(session: Session, path: str | Path) -> int:
     """Load fields (lĩnh vực) from a YAML list of {key, name, portal_id}; upsert by key."""
     with open(path, encoding="utf-8") as fh:
         entries = yaml.safe_load(fh) or []
+    if not isinstance(entries, list) or not all(isinstance(e, dict) and e.get("key") and e.get("name")
+                                                for e in entries):
+        raise ValueError(f"{path}: expected a YAML list of entries with key, name and portal_id")
     count = 0
     for entry in entries:
-        key = str(entry["key"])
+        key, name = str(entry["key"]), clean(entry["name"])
+        portal_id = str(entry.get("portal_id") or "") or None
+        for what, value, col in (("key", key, Field.key), ("name", name, Field.name), ("portal_id", portal_id or "",
+                                                                                       Field.portal_id)):
+            _check_length(str(path), f"lĩnh vực {key!r}: {what}", value, col.type.length)
         row = session.scalar(select(Field).where(Field.key == key))
         if row is None:
-            row = Field(key=key, name=clean(entry["name"]))
+            row = Field(key=key, name=name)
             session.add(row)
             count += 1
-        row.name = clean(entry["name"])
-        row.portal_id = str(entry.get("portal_id") or "") or None
+        row.name = name
+        row.portal_id = portal_id
     session.flush()
     return count
 
 
-def _formula_like(text: str) -> bool:
-    """Starts with a formula character, maybe after quotes (those get one more, so unescaping is exact)."""
-    return text.lstrip("'").startswith(FORMULA_START)
+def field_map(session: Session) -> dict[str, str]:
+    """Field key by :func:`match_key` of its name, and by its key."""
+    fields = list(session.scalars(select(Field)))
+    return {**{match_key(f.name): f.key for f in fields}, **{f.key: f.key for f in fields}}
 
 
-def csv_escape(value: object) -> object:
-    """A .csv cell: text a spreadsheet could read as a formula gets a leading single quote."""
-    return "'" + value if isinstance(value, str) and _formula_like(value) else value
-
-
-def csv_unescape(text: str) -> str:
-    """A cell read from a .csv: the quote :func:`csv_escape` added removed (``csv_unescape(csv_escape(t)) == t``)."""
-    return text[1:] if text.startswith("'") and _formula_like(text) else text
-
-
-def _read_csv(path: Path) -> pd.DataFrame:
-    import pandas as pd
-
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise CatalogueFileError([f"{path.name}: not UTF-8 text ({exc}); save the file as CSV UTF-8"]) from exc
-    try:
-        with warnings.catch_warnings():  # a row longer than the header: its extra cells are dropped
-            warnings.simplefilter("ignore", pd.errors.ParserWarning)
-            frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skip_blank_lines=False,
-                                index_col=False, engine="python", on_bad_lines=lambda cells: cells)
-    except pd.errors.EmptyDataError:
-        return pd.DataFrame()
-    except pd.errors.ParserError as exc:
-        raise CatalogueFileError([f"{path.name}: not a readable .csv file ({exc})"]) from exc
-    return frame.fillna("").map(csv_unescape)  # a blank line reads as NaN whatever keep_default_na says
-
-
-def _read_xlsx(path: Path) -> pd.DataFrame:
-    import pandas as pd
-    from openpyxl import load_workbook
-
-    book = None
-    try:
-        book = load_workbook(path, read_only=True, data_only=True)
-        # the sheet the user left open, as before; header row 1, blank rows kept (numbering), NaN as ""
-        return pd.read_excel(book, sheet_name=book.active.title, engine="openpyxl", dtype=str,
-                             keep_default_na=False)
-    except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds
-        raise CatalogueFileError([f"{path.name}: not a readable .xlsx file ({exc})"]) from exc
-    finally:
-        if book is not None:
-            book.close()  # a read-only workbook keeps its file open until closed
-
-
-def _read_rows(path: Path) -> list[tuple[int, dict[str, str]]]:
-    """(row number as the user sees it in the file, cleaned cells by header) for every non-blank data row."""
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        frame = _read_csv(path)
-    elif suffix == ".xlsx":
-        frame = _read_xlsx(path)
-        if frame.columns.empty:
-            raise CatalogueFileError([f"{path.name}: empty workbook"])
-    else:
-        raise CatalogueFileError([f"{path.name}: unsupported file type (use .xlsx or .csv)"])
-    frame.columns = [clean(c) for c in frame.columns]
-    frame = frame.loc[:, ~frame.columns.duplicated(keep="last")]  # "Lĩnh vực" twice after cleaning: the last
-    missing = [c for c in REQUIRED + ["Mã TTHC"] if c not in frame.columns]
-    if missing:
-        raise CatalogueFileError([f"{path.name}: header lacks column(s) {missing}; expected {COLUMNS}"])
-    frame = frame.map(clean)
-    frame.index += 2  # the header is row 1
-    frame = frame[(frame != "").any(axis=1)]
-    return list(frame.to_dict("index").items())
-
-
-def _parse_row(number: int, cells: Mapping[str, str], fields: dict[str, str],
-               seen: dict[str, int]) -> tuple[CatalogueRow | None, list[str]]:
-    """One row checked: the row, or None and what is wrong with it. ``seen``: natural key → first row."""
-    problems = [f"thiếu '{c}'" for c in REQUIRED if not cells.get(c)]
-    code = cells.get("Mã TTHC") or None
+def _parse_row(number: int, cells: Mapping[str, str], fields: Mapping[str, str], seen_codes: dict[str, int],
+               seen_names: dict[str, int], seen_uncoded: dict[str, int]) -> tuple[CatalogueRow | None, list[str]]:
+    """One row checked: the row, or None and what is wrong with it. ``seen_*``: code, name key, name key of
+    a row without a code → its first row."""
+    problems = [] if cells.get(NAME) else [f"thiếu '{NAME}'"]
+    name = cells.get(NAME, "")
+    code = cells.get(CODE) or None
     if code and not CODE_RE.match(code):
         problems.append(f"mã TTHC '{code}' không đúng dạng d.dddddd")
-    field_name = cells.get("Lĩnh vực", "")
-    field_key = fields.get(match_key(field_name)) or fields.get(field_name)
+    field_name = "" if is_blank(cells.get(FIELD, "")) else cells[FIELD]
+    field_key = (fields.get(match_key(field_name)) or fields.get(field_name)) if field_name else None
     if field_name and field_key is None:
-        problems.append(f"lĩnh vực '{field_name}' không có trong danh mục lĩnh vực")
-    levels: list[str] = []
-    for part in re.split(r"[;,]", cells.get("Cấp thực hiện", "")):
-        part = part.strip().lower()
-        if not part:
-            continue
-        if part not in LEVEL_CODES:
-            problems.append(f"cấp thực hiện '{part}' không hợp lệ")
-        else:
-            levels.append(LEVEL_CODES[part])
-    status = PROCEDURE_STATUS_CODES.get((cells.get("Trạng thái") or "Đang áp dụng").lower())
-    if status is None:
-        problems.append(f"trạng thái '{cells.get('Trạng thái')}' không hợp lệ")
-    natural = code or match_key(cells.get("Tên thủ tục hành chính"))
-    if natural in seen:
-        problems.append(f"trùng với dòng {seen[natural]}")
-    seen.setdefault(natural, number)
+        problems.append(f"lĩnh vực '{field_name}' không có trong danh mục lĩnh vực — {SEED_HINT}")
+    levels, bad_levels = parse_levels(cells.get(LEVEL, ""))
+    problems += [f"cấp thực hiện '{part}' không hợp lệ" for part in bad_levels]
+    status = None
+    if status_text := cells.get(STATUS):
+        status = PROCEDURE_STATUS_CODES.get(status_text.lower())
+        if status is None:
+            problems.append(f"trạng thái '{status_text}' không hợp lệ")
+    agency = cells.get(AGENCY) or None
+    if agency and (limit := _limit("agency")) and len(agency) > limit:
+        problems.append(f"'{AGENCY}' dài {len(agency)} ký tự, tối đa {limit}: rút gọn ô này")
+    key = match_key(name)
+    # the same procedure twice: the same code, or a name without a code that an earlier row already gave
+    if code:
+        earlier = seen_codes.get(code) or (seen_uncoded.get(key) if key else None)
+    else:
+        earlier = seen_names.get(key) if key else None
+    if earlier is not None:
+        problems.append(f"trùng với dòng {earlier}")
+    if code:
+        seen_codes.setdefault(code, number)
+    elif key:
+        seen_uncoded.setdefault(key, number)
+    if key:
+        seen_names.setdefault(key, number)
     if problems:
         return None, problems
-    return CatalogueRow(number, code, cells["Tên thủ tục hành chính"], field_key or "", tuple(levels),
-                        cells.get("Cơ quan thực hiện", ""), status or "active"), []
+    return CatalogueRow(number, code, name, field_key, levels, agency, status), []
 
 
-def parse_catalogue(session: Session, path: str | Path) -> list[CatalogueRow]:
+def read_catalogue(path: str | Path, fields: Mapping[str, str]) -> list[CatalogueRow]:
+    """The checked rows of a catalogue file; :class:`CatalogueFileError` listing every problem otherwise.
+    ``fields``: field key by :func:`match_key` of its name (and by key), see :func:`field_map`."""
     path = Path(path)
-    fields = {match_key(f.name): f.key for f in session.scalars(select(Field))}
-    fields.update({f.key: f.key for f in session.scalars(select(Field))})
+    header, rows = read_table(path, HEADER_ALIASES)
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    if missing:
+        raise CatalogueFileError([f"{path.name}: header lacks column(s) {missing} (dòng 1 thiếu cột "
+                                  f"{', '.join(missing)}) — dòng 1 là dòng tiêu đề; các cột dùng được: "
+                                  f"{', '.join(COLUMNS)}"], path)
+    if not fields and any(not is_blank(cells.get(FIELD, "")) for _, cells in rows):
+        raise CatalogueFileError([f"{path.name}: chưa có danh mục lĩnh vực trong cơ sở dữ liệu (the fields "
+                                  "table is empty) — chạy `tthc seed` rồi nhập lại"], path)
     errors: list[str] = []
     parsed: list[CatalogueRow] = []
-    seen: dict[str, int] = {}
-    for number, cells in _read_rows(path):
-        row, problems = _parse_row(number, cells, fields, seen)
+    seen: tuple[dict[str, int], dict[str, int], dict[str, int]] = ({}, {}, {})
+    for number, cells in rows:
+        row, problems = _parse_row(number, cells, fields, *seen)
         if problems:
             errors.append(f"dòng {number}: " + "; ".join(problems))
         elif row is not None:
             parsed.append(row)
     if errors:
-        raise CatalogueFileError(errors)
+        raise CatalogueFileError(errors, path)
     if not parsed:
-        raise CatalogueFileError([f"{path.name}: no data rows"])
+        raise CatalogueFileError([f"{path.name}: no data rows (không có dòng dữ liệu nào dưới dòng tiêu đề)"], path)
     return parsed
 
 
-def import_catalogue(session: Session, path: str | Path) -> ImportResult:
-    """Validate the whole file, then upsert by code (or name when no code), recording versions."""
-    rows = parse_catalogue(session, path)
+def parse_catalogue(session: Session, path: str | Path) -> list[CatalogueRow]:
+    return read_catalogue(path, field_map(session))
+
+
+def _resolve(session: Session, rows: list[CatalogueRow], path: Path) -> list[tuple[CatalogueRow, Procedure | None]]:
+    """Each row's catalogue procedure (None: new), before anything is written: by code; a row without a code
+    by name, refused when the name fits several procedures; two rows never take the same procedure."""
+    taken: dict[int, int] = {}  # procedure id → row
+    plan: list[tuple[CatalogueRow, Procedure | None]] = []
+    errors: list[str] = []
+    for row in rows:
+        same_name = [p for p in session.scalars(select(Procedure).where(Procedure.name_key == match_key(row.name))
+                                                .order_by(Procedure.id)) if p.id not in taken]
+        if row.code:
+            proc = session.scalar(select(Procedure).where(Procedure.code == row.code))
+            if proc is None:  # a procedure known only by name may be getting its code now
+                proc = next((p for p in same_name if p.code is None), None)
+        elif len(same_name) > 1:
+            codes = ", ".join(p.code or "chưa có mã" for p in same_name)
+            errors.append(f"dòng {row.row}: tên này có ở {len(same_name)} thủ tục trong danh mục ({codes}) — "
+                          f"ghi '{CODE}' để chỉ rõ thủ tục nào")
+            continue
+        else:
+            proc = same_name[0] if same_name else None
+        if proc is not None and proc.id in taken:
+            errors.append(f"dòng {row.row}: cùng thủ tục {proc.code or ''} với dòng {taken[proc.id]}")
+            continue
+        if proc is not None:
+            taken[proc.id] = row.row
+        plan.append((row, proc))
+    if errors:
+        raise CatalogueFileError(errors, path)
+    return plan
+
+
+def import_catalogue(session: Session, path: str | Path, *, references: Iterable[str | Path] = ()) -> ImportResult:
+    """Validate the whole file, then upsert by code (or name when no code), recording versions. Blank
+    fields and levels are filled from :mod:`tthc.catalogue.fill` (``references``: reference lists); what
+    stays unknown is counted in ``result.incomplete``."""
+    path = Path(path)
+    fields = field_map(session)
+    rows = read_catalogue(path, fields)
+    refs: list[Reference] = [load_reference(r, fields) for r in references]
+    plan = _resolve(session, rows, path)
+    knowledge = Knowledge(session, refs)
     field_ids = {f.key: f.id for f in session.scalars(select(Field))}
     result = ImportResult()
-    for row in rows:
-        by_name = select(Procedure).where(Procedure.name_key == match_key(row.name))
-        if row.code:  # by code; a procedure known only by name may be getting its code now
-            proc = session.scalar(select(Procedure).where(Procedure.code == row.code))
-            if proc is None:
-                proc = session.scalars(by_name.where(Procedure.code.is_(None))).first()
-        else:
-            proc = session.scalars(by_name).first()
-        values = {"code": row.code, "name": row.name, "name_key": match_key(row.name),
-                  "field_id": field_ids[row.field_key], "levels": ",".join(row.levels), "agency": row.agency,
-                  "status": row.status}
-        save_version(session, proc, values, f"import {Path(path).name}", result)
+    for row, proc in plan:
+        values: dict[str, object] = {"code": row.code, "name": row.name, "name_key": match_key(row.name),
+                                     "agency": row.agency, "status": row.status}
+        field_key, levels = row.field_key, row.levels
+        need_field = field_key is None and (proc is None or proc.field_id is None)
+        need_levels = not levels and (proc is None or not proc.levels)
+        if need_field or need_levels:
+            known = knowledge.lookup(row.code, row.name, need_field=need_field, need_levels=need_levels)
+            field_key, levels = field_key or known.field_key, levels or known.levels
+            result.filled += bool(known.sources)
+            result.incomplete += (need_field and field_key is None) or (need_levels and not levels)
+        values["field_id"] = field_ids[field_key] if field_key else None
+        values["levels"] = ",".join(levels) or None
+        save_version(session, proc, values, f"import {path.name}", result)
     session.flush()
     return result
 
 
 def export_catalogue(session: Session, path: str | Path) -> int:
-    """The catalogue in code order to .xlsx or .csv (UTF-8, no BOM), text that looks like a formula kept text."""
+    """The catalogue in code order to .xlsx or .csv (UTF-8, no BOM), text that looks like a formula kept text.
+    A field or level nobody knows yet is written "cần bổ sung" (read back as blank)."""
     import pandas as pd
 
     path = Path(path)
@@ -240,17 +264,17 @@ def export_catalogue(session: Session, path: str | Path) -> int:
         raise ValueError(f"{path.name}: unsupported file type (use .xlsx or .csv)")
     procs = session.scalars(select(Procedure).order_by(Procedure.code, Procedure.id))
     frame = pd.DataFrame(
-        [[i, p.code or "", p.name, p.field.name if p.field else "",
-          "; ".join(LEVEL_NAMES[lv] for lv in p.level_list), p.agency, PROCEDURE_STATUS_NAMES.get(p.status, p.status)]
+        [[i, p.code or "", p.name, p.field.name if p.field else NEEDS_INPUT,
+          "; ".join(LEVEL_NAMES[lv] for lv in p.level_list if lv in LEVEL_NAMES) or NEEDS_INPUT, p.agency,
+          PROCEDURE_STATUS_NAMES.get(p.status, p.status)]
          for i, p in enumerate(procs, start=1)],
         columns=COLUMNS)
     if suffix == ".xlsx":
         with pd.ExcelWriter(path, engine="openpyxl") as writer:
-            frame.to_excel(writer, sheet_name=SHEET, index=False)
+            frame.map(xlsx_text).to_excel(writer, sheet_name=SHEET, index=False)
             for row in writer.sheets[SHEET].iter_rows(min_row=2):
                 for cell in row:
-                    if cell.data_type == "f":  # text openpyxl took for a formula ("=..."): a string cell
-                        cell.data_type = "s"
+                    set_text_cell(cell, cell.value)  # text from outside: a string cell, never a formula
     else:
-        frame.map(csv_escape).to_csv(path, index=False, encoding="utf-8", lineterminator="\r\n")
+        frame.map(safe_csv_cell).to_csv(path, index=False, encoding="utf-8", lineterminator="\r\n")
     return len(frame)

@@ -22,6 +22,8 @@ class ImportResult:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
+    filled: int = 0  # rows whose blank field or level was filled from what the pipeline knows
+    incomplete: int = 0  # rows whose field or level stays unknown ("cần bổ sung")
 
 
 def _snapshot(proc: Procedure) -> dict[str, Any]:
@@ -31,7 +33,14 @@ def _snapshot(proc: Procedure) -> dict[str, Any]:
 
 def save_version(session: Session, proc: Procedure | None, values: dict[str, Any], reason: str,
           result: ImportResult) -> None:
-    """Create ``proc`` from ``values`` or apply them to it; each change is a new version with ``reason``."""
+    """Create ``proc`` from ``values`` or apply them to it; each change is a new version with ``reason``.
+
+    A value None means "not given": it never erases what the procedure holds (a catalogue row without a
+    code keeps the code), and a new procedure gets the column's default. ``reason`` is cut to its column."""
+    values = {k: v for k, v in values.items() if v is not None}
+    limit = ProcedureVersion.__table__.c.reason.type.length
+    if len(reason) > limit:
+        reason = reason[:limit - 1] + "…"
     if proc is None:
         proc = Procedure(version=1, **values)
         session.add(proc)

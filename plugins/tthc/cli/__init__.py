@@ -4,6 +4,7 @@
     tthc seed [--fields FILE]          load the fields (lĩnh vực) table
     tthc catalogue import FILE         load the province catalogue (.xlsx or .csv); all or nothing
     tthc catalogue export FILE         write the catalogue (.xlsx or .csv)
+    tthc catalogue incomplete          procedures whose field or level is unknown (cần bổ sung)
     tthc deadline --effective DATE     compute the province's announcement deadline
     tthc summary --as-of DATE          print what the pipeline holds (decisions, flags, postings, mail)
     tthc search TEXT                   find decisions whose attached files mention TEXT
@@ -50,6 +51,17 @@ Working days: Monday to Friday, less Vietnam's public holidays (the `holidays` p
 year's official day swaps (plugins/tthc/settings/workday_overrides.yaml). Dates: dd/mm/yyyy or
 yyyy-mm-dd. Example: tthc deadline --effective 15/12/2026 --as-of 26/11/2026"""
 
+CATALOGUE_HELP = """The province catalogue.
+  import FILE   all or nothing: every row is checked first; errors name the row (dòng N) and what to do.
+                Columns: STT, Mã TTHC, Tên thủ tục hành chính, Lĩnh vực, Cấp thực hiện, Cơ quan thực hiện,
+                Trạng thái. Only the name is required: a list of codes and names imports, its fields and
+                levels filled from the stored ministry decisions, the names and --reference lists; a blank
+                cell never erases a value already in the catalogue. Limits: {file_mib} MiB file, {xml_mib} MiB
+                unpacked .xlsx, {rows:,} rows (docs/operations.md).
+  export FILE   .xlsx or .csv; unknown fields/levels are written "cần bổ sung".
+  incomplete    procedures whose field or level is still unknown (cần bổ sung)."""
+
+
 def cmd_db(args: argparse.Namespace) -> int:
     from tthc.db.session import migrate
 
@@ -59,31 +71,59 @@ def cmd_db(args: argparse.Namespace) -> int:
 
 
 def cmd_seed(args: argparse.Namespace) -> int:
+    import yaml
+
     from tthc.catalogue.io import seed_fields
     from tthc.db.session import session_scope
 
-    with session_scope() as session:
-        n = seed_fields(session, args.fields)
+    try:
+        with session_scope() as session:
+            n = seed_fields(session, args.fields)
+    except (OSError, ValueError, yaml.YAMLError) as exc:
+        print(f"{args.fields}: không nạp được danh mục lĩnh vực ({exc})", file=sys.stderr)
+        return 2
     print(f"fields loaded ({n} new)")
     return 0
 
 
 def cmd_catalogue(args: argparse.Namespace) -> int:
+    from tthc.catalogue.fill import incomplete_procedures
     from tthc.catalogue.io import CatalogueFileError, export_catalogue, import_catalogue
     from tthc.db.session import session_scope
 
+    if args.action == "incomplete":
+        with session_scope() as session:
+            rows = incomplete_procedures(session)
+        for row in rows:
+            print(row.line())
+        print(f"{len(rows)} thủ tục cần bổ sung lĩnh vực hoặc cấp thực hiện: xuất danh mục (`tthc catalogue "
+              "export FILE.xlsx`), điền các ô “cần bổ sung”, rồi nhập lại." if rows else
+              "Danh mục đủ lĩnh vực và cấp thực hiện.")
+        return 0
+    if not args.file:
+        print(f"tthc catalogue {args.action}: give the FILE", file=sys.stderr)
+        return 2
     if args.action == "import":
         try:
             with session_scope() as session:
-                result = import_catalogue(session, args.file)
+                result = import_catalogue(session, args.file, references=args.reference or ())
         except CatalogueFileError as exc:
             print(str(exc), file=sys.stderr)
             return 2
         print(f"imported {args.file}: {result.created} created, {result.updated} updated, "
               f"{result.unchanged} unchanged")
+        if result.filled:
+            print(f"{result.filled} dòng được bổ sung lĩnh vực/cấp thực hiện từ dữ liệu đã có.")
+        if result.incomplete:
+            print(f"{result.incomplete} thủ tục còn thiếu lĩnh vực hoặc cấp thực hiện (cần bổ sung): xem "
+                  "`tthc catalogue incomplete`.")
         return 0
-    with session_scope() as session:
-        n = export_catalogue(session, args.file)
+    try:
+        with session_scope() as session:
+            n = export_catalogue(session, args.file)
+    except (OSError, ValueError) as exc:
+        print(f"{args.file}: không ghi được tệp ({exc})", file=sys.stderr)
+        return 2
     print(f"exported {n} procedures to {args.file}")
     return 0
 
@@ -209,6 +249,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from tthc.catalogue.reader import MAX_FILE_BYTES, MAX_ROWS, MAX_XLSX_UNPACKED_BYTES
     from tthc.compare.match_file import INPUT_HELP as MATCH_INPUT_HELP  # noqa: N811
     parser = argparse.ArgumentParser(prog="tthc", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -222,9 +263,15 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument("--fields", default=str(SETTINGS_DIR / "fields.yaml"))
     seed.set_defaults(func=cmd_seed)
 
-    cat = sub.add_parser("catalogue", help="import / export the province catalogue")
-    cat.add_argument("action", choices=["import", "export"])
-    cat.add_argument("file")
+    cat = sub.add_parser("catalogue", help="import / export the province catalogue; list what is incomplete",
+                         description=CATALOGUE_HELP.format(file_mib=MAX_FILE_BYTES >> 20, rows=MAX_ROWS,
+                                                           xml_mib=MAX_XLSX_UNPACKED_BYTES >> 20),
+                         formatter_class=argparse.RawDescriptionHelpFormatter)
+    cat.add_argument("action", choices=["import", "export", "incomplete"])
+    cat.add_argument("file", nargs="?", help="the .xlsx or .csv file (import, export)")
+    cat.add_argument("--reference", action="append", metavar="LIST",
+                     help="import: a list to fill blank fields/levels from (the national portal's published "
+                          "procedures .json, or a .xlsx/.csv in the catalogue's columns); may be repeated")
     cat.set_defaults(func=cmd_catalogue)
 
     dl = sub.add_parser("deadline", help="compute a province announcement deadline",

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from tthc.compare.matching import Candidate, Matcher, ReviewMemory
+from tthc.core.spreadsheet import safe_csv_cell
 
 INPUT_HELP = """The input is a CSV file in UTF-8 (a byte-order mark is fine) whose first row is a header
 with a column `name` (the procedure name as written in the annex, required) and optionally `code` (its
@@ -97,19 +98,11 @@ def format_rows(rows: Sequence[dict[str, Any]], fmt: str = "table") -> str:
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
         writer.writerow([HEADERS[c] for c in COLUMNS])
-        writer.writerows([[_csv_safe(rec[c]) for c in COLUMNS] for rec in records])
+        writer.writerows([[safe_csv_cell(rec[c]) for c in COLUMNS] for rec in records])  # names: outside text
         return buf.getvalue().rstrip("\n")
     if fmt != "table":
         raise ValueError(f"unknown format {fmt!r} (table, csv or json)")
     return _table(records)
-
-
-def _csv_safe(value: Any) -> Any:
-    """A text cell starting with = + - @ (or tab/CR) gets a leading quote, so no spreadsheet runs it as a
-    formula (names come from outside)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
 
 
 TABLE_COLUMNS = ("stt", "name", "code", "matched_name", "suggested_code", "score", "verdict")

@@ -10,6 +10,9 @@ One sheet, ``Bao cao KSTTHC``:
 - "II. So sánh với kỳ trước": Chỉ tiêu | Kỳ này | Kỳ trước | Tăng/giảm;
 - "III. Tiếp nhận, xử lý phản ánh, kiến nghị", then notes and the period's announcements.
 
+Outside text (field names, the department, decision numbers) goes into string cells through
+:func:`tthc.core.spreadsheet.set_text_cell`: a name starting with "=" is shown, never run as a formula.
+
 Deterministic: workbook properties and zip entry times are derived from the period end, never now().
 """
 
@@ -27,6 +30,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.writer.excel import ExcelWriter
 
 from tthc.core.render import vn_date
+from tthc.core.spreadsheet import set_text_cell
 from tthc.reports.periodic.model import NO_FEEDBACK, REPORT_TITLE, PeriodicReport
 
 SHEET_TITLE = "Bao cao KSTTHC"
@@ -69,7 +73,7 @@ RIGHT = Alignment(horizontal="right", vertical="center", wrap_text=True)
 def _line(ws: Worksheet, row: int, text: str, *, bold: bool = False, italic: bool = False, size: int = 11,
           align: Alignment = CENTER, height: float | None = None) -> None:
     ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=LAST_COL)
-    cell = ws.cell(row, 1, text)
+    cell = set_text_cell(ws.cell(row, 1), text)
     cell.font = Font(bold=bold, italic=italic, size=size)
     cell.alignment = align
     if height:
@@ -78,7 +82,7 @@ def _line(ws: Worksheet, row: int, text: str, *, bold: bool = False, italic: boo
 
 def _boxed(ws: Worksheet, row: int, col: int, value: object, *, fmt: str | None = None, bold: bool = False,
            align: Alignment = CENTER, fill: PatternFill | None = None) -> None:
-    cell = ws.cell(row, col, value)
+    cell = ws.cell(row, col) if value is None else set_text_cell(ws.cell(row, col), value)  # None: merged away
     cell.border, cell.alignment = BORDER, align
     if fmt:
         cell.number_format = fmt

@@ -306,6 +306,7 @@ class MailLog(Base):
     # it is sent, so a later flush (tthc.reports.mail.send_pending) delivers it once SMTP answers again
     payload: Mapped[dict | None] = mapped_column(JSON)
     attempted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # the last SMTP attempt
+    sending_by: Mapped[str | None] = mapped_column(String(255))  # host:pid:random of that attempt's process
     last_error: Mapped[str | None] = mapped_column(Text)
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 

@@ -7,8 +7,9 @@ try's identity (``holder``) and a lease. The claim is deleted in the same commit
 - a second try, or a zombie of an earlier one (a task process that outlived its Celery worker and
   still writes while Airflow retries the task elsewhere), cannot claim the same object: the insert
   hits the unique key, and the loser stops without writing (:class:`ClaimedError`, retried later);
-- a claim whose lease has passed belongs to a try presumed dead: it may be taken over, atomically
-  (compare-and-set on the old holder), and the new holder looks the object up on the channel before
+- a claim whose lease has passed belongs to a try presumed dead (or whose process, on this host, is
+  gone: :func:`tthc.core.identity.is_gone`): it may be taken over, atomically (compare-and-set on the
+  old holder), and the new holder looks the object up on the channel before
   creating it (``publish._create_once``), so whatever the dead try wrote is adopted, not duplicated;
 - a writer renews its lease (compare-and-set on its own name) right before every write and gives up
   when it has lost the claim (:class:`ClaimLost`). A lease is :data:`LEASE` long, far longer than one
@@ -23,8 +24,6 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -33,6 +32,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from tthc.core.identity import is_gone, process_identity
 from tthc.db.models import PostingClaim
 from tthc.sync.channels.base import ChannelError
 
@@ -65,10 +65,10 @@ def _aware(value: datetime) -> datetime:
 
 
 def try_identity(try_name: str | None = None) -> str:
-    """A claim holder's name: the Airflow try (``dag/run/task/try``) when known, the host and process,
-    and a random part, so two tries — even two objects of one process — never share a name."""
-    where = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-    return f"{try_name} @ {where}"[:255] if try_name else where
+    """A claim holder's name: the Airflow try (``dag/run/task/try``) when known, then the host, process
+    and a random part (:func:`tthc.core.identity.process_identity`), so two tries never share a name."""
+    where = process_identity()
+    return f"{try_name[:200]} @ {where}" if try_name else where
 
 
 @dataclass
@@ -141,19 +141,22 @@ def claim(session: Session, channel: str, key: str, version: int, holder: str, *
             continue
         session.refresh(held)
         session.expunge(held)
-        if _aware(held.lease_until) > now:
+        gone = is_gone(held.holder)  # a process of this host that no longer exists: no need to wait
+        if _aware(held.lease_until) > now and not gone:
             raise ClaimedError(f"{channel} {key} v{version}: claimed by another try ({held.holder}) until "
                                f"{_aware(held.lease_until):%Y-%m-%d %H:%M:%S} UTC; not written by this try")
         until = now + lease_length()
         old = held.holder
-        taken = session.execute(update(PostingClaim).where(PostingClaim.id == held.id, PostingClaim.holder == old,
-                                                           PostingClaim.lease_until < now)
+        same = [PostingClaim.id == held.id, PostingClaim.holder == old]
+        if not gone:
+            same.append(PostingClaim.lease_until < now)
+        taken = session.execute(update(PostingClaim).where(*same)
                                 .values(holder=holder, claimed_at=now, lease_until=until,
                                         taken_over_from=old[:255]), execution_options=NO_SYNC).rowcount
         session.commit()
         if taken != 1:
             raise ClaimedError(f"{channel} {key} v{version}: another try took the expired claim first")
-        log.warning("%s %s v%s: took over the expired claim of %s (the object is looked up before any create)",
-                    channel, key, version, old)
+        log.warning("%s %s v%s: took over the %s claim of %s (the object is looked up before any create)",
+                    channel, key, version, "dead process's" if gone else "expired", old)
         return Claim(session, held.id, channel, key, version, holder, until, taken_over_from=old, clock=clock)
     raise ClaimedError(f"{channel} {key} v{version}: the claim kept changing hands; not written by this try")

@@ -30,12 +30,14 @@ def upgrade() -> None:
     with op.batch_alter_table('mail_log', schema=None) as batch_op:
         batch_op.add_column(sa.Column('payload', sa.JSON(), nullable=True))
         batch_op.add_column(sa.Column('attempted_at', sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('sending_by', sa.String(length=255), nullable=True))
         batch_op.add_column(sa.Column('last_error', sa.Text(), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table('mail_log', schema=None) as batch_op:
         batch_op.drop_column('last_error')
+        batch_op.drop_column('sending_by')
         batch_op.drop_column('attempted_at')
         batch_op.drop_column('payload')
     op.drop_table('posting_claims')

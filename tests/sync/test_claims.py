@@ -296,3 +296,18 @@ def test_reconcile_trashes_a_duplicate_cms_page_in_the_sandbox(db_url, sandbox):
     assert sorted(p["meta"]["tthc_key"] for p in pages) == sorted(o.key for o in objects)
     trashed = requests.get(f"{sandbox.url}/wp-json/wp/v2/pages/{copy['id']}", headers=h, timeout=10).json()
     assert trashed["status"] == "trash"
+
+
+def test_a_claim_of_a_dead_process_of_this_host_is_taken_over_without_waiting(db_url):
+    """A killed worker's task process (same machine) can no longer write: no need to wait for its lease."""
+    import socket
+    import subprocess
+    import sys
+
+    channel = SlowChannel(delay=0)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    with _session(db_url) as s:
+        claim(s, "cms", OBJECTS[0].key, 1, f"tthc_sync/r/sync_cms/try1 @ {socket.gethostname()}:"
+                                           f"{dead.stdout.strip()}:dead")
+    assert _run(db_url, channel, holder="try2").created == 3
+    assert _ledger(db_url) == [(o.key, 1) for o in OBJECTS] and _claims(db_url) == 0

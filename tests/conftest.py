@@ -142,7 +142,7 @@ def dept():
 @pytest.fixture
 def sandbox(tmp_path: Path) -> Iterator:
     """The bundled sandbox (portal, ministry site, CMS, CSDL) with the demo data, on a free port."""
-    from tthc_dev.sandbox.server import Sandbox
+    from tthc_dev.sandbox.app import Sandbox
 
     with Sandbox(data_dir=SANDBOX_DATA, state_dir=tmp_path / "sandbox") as sb:
         yield sb
@@ -162,3 +162,11 @@ def reference() -> Path:
         pytest.fail(f"reference material not found at {REFERENCE} (expected ../shared/reference beside the "
                     "checkout, or set TTHC_REFERENCE_DIR)")
     return REFERENCE
+
+
+@pytest.fixture
+def story(seeded, dept, tmp_path):
+    """decision → flags → draft → approval on the seeded catalogue (tests/support/story.py)."""
+    from support.story import Story
+
+    return Story(seeded, dept, tmp_path)

@@ -50,7 +50,7 @@ def _ingest_runs(synthetic: int, labels: tuple[str, ...]) -> None:
     from tthc.ingest.sources.html_listing.client import HtmlListingClient
     from tthc.ingest.sources.national_portal.client import HttpPortalClient
 
-    from tthc_dev.sandbox.server import Sandbox
+    from tthc_dev.sandbox.app import Sandbox
 
     data = DATA_DIR
     dept = replace(load_department(), ingest_start=date(2026, 1, 1))

@@ -8,25 +8,23 @@ from zoneinfo import ZoneInfo
 import pytest
 from docx import Document
 from sqlalchemy import select
+from support.story import Story
 from tthc.approve.answer import ApprovalError, parse_signed_date, record_response
-from tthc.compare.flags import compare
 from tthc.compare.prepare import prepare_draft
-from tthc.db.models import Announcement, Flag, Procedure
-from tthc.ingest.runs import upsert_decision, upsert_item
+from tthc.db.models import Announcement, Flag
 
 RUN = datetime(2026, 11, 26, 1, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
 AS_OF = date(2026, 11, 26)
 
 
 def _flagged(session, dept, so_hieu="100/QĐ-BKHCN", n=2, effective=date(2026, 12, 15)):
-    procs = session.scalars(select(Procedure).where(Procedure.levels == "cap_tinh").order_by(Procedure.code)).all()
-    decision, _ = upsert_decision(session, so_hieu=so_hieu, agency_name="Bộ Khoa học và Công nghệ", run_time=RUN,
-                                  trich_yeu="Công bố TTHC sửa đổi", published_date=date(2026, 11, 20),
-                                  signed_date=date(2026, 11, 18), effective_date=effective,
-                                  field_keys="chuyen_giao_cong_nghe")
-    for p in procs[:n]:
-        upsert_item(session, decision, name=p.name, change_type="amended", code=p.code)
-    compare(session, dept, as_of=AS_OF)
+    """A ministry decision amending the first ``n`` cấp tỉnh procedures of the catalogue, flagged."""
+    story = Story(session, dept)
+    decision = story.decision(so_hieu, published=date(2026, 11, 20), signed=date(2026, 11, 18), effective=effective,
+                              trich_yeu="Công bố TTHC sửa đổi")
+    for p in story.catalogue("cap_tinh")[:n]:
+        story.item(decision, p.name, "amended", code=p.code)
+    story.flag()
     return decision
 
 

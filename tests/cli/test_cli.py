@@ -135,11 +135,31 @@ def test_deadline_without_dates(capsys: pytest.CaptureFixture[str]) -> None:
     assert "Hạn công bố" not in captured.out
 
 
-def test_deadline_bad_date_is_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+def test_deadline_accepts_the_dates_staff_write(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["deadline", "--effective", "15/12/2026", "--as-of", "26/11/2026"]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == "Hạn công bố: 08/12/2026 (còn hạn tính đến 26/11/2026)"
+
+
+@pytest.mark.parametrize("bad", ["31/11/2026", "2026-13-01", "15.12.26", "hôm nay"])
+def test_deadline_bad_date_is_usage_error(capsys: pytest.CaptureFixture[str], bad: str) -> None:
     with pytest.raises(SystemExit) as info:
-        main(["deadline", "--effective", "15/12/2026", "--as-of", "2026-11-26"])
+        main(["deadline", "--effective", bad, "--as-of", "2026-11-26"])
     assert info.value.code == 2
-    assert "not a date (YYYY-MM-DD)" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert f"not a date: {bad!r}" in err and "dd/mm/yyyy" in err
+
+
+def test_deadline_help_explains_the_rule(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["deadline", "--help"])
+    out = capsys.readouterr().out
+    assert "5 working days before" in out and "63/2010" in out and "workday_overrides.yaml" in out
+
+
+def test_a_database_never_migrated_says_what_to_run(db: str, tmp_path: Path, capsys) -> None:
+    assert main(["catalogue", "import", str(DEMO_CSV)]) == 2
+    err = capsys.readouterr().err
+    assert "tthc db upgrade" in err and "Traceback" not in err
 
 
 def test_parser_requires_a_subcommand(capsys: pytest.CaptureFixture[str]) -> None:
@@ -178,6 +198,34 @@ def test_match_prints_verdicts_for_a_pasted_annex(ready, tmp_path, capsys) -> No
     bad = tmp_path / "bad.csv"
     bad.write_text("ten,ma\nx,y\n", encoding="utf-8")
     assert main(["match", str(bad)]) == 2
+
+
+def test_match_formats_full_names_and_no_code_on_review_rows(ready, tmp_path, capsys) -> None:
+    import json
+
+    assert main(["catalogue", "import", str(DEMO_CSV)]) == 0
+    with open(DEMO_CSV, encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    long_name = max((r for r in rows), key=lambda r: len(r["Tên thủ tục hành chính"]))
+    close = rows[0]["Tên thủ tục hành chính"]
+    pasted = tmp_path / "annex.csv"
+    with open(pasted, "w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows([["name", "code"], [long_name["Tên thủ tục hành chính"], ""],
+                                  [close[:-6] + " mới", ""], ["=HYPERLINK(\"http://x\")", ""]])
+    capsys.readouterr()
+    assert main(["match", str(pasted), "--format", "json"]) == 0
+    records = json.loads(capsys.readouterr().out)
+    assert [r["stt"] for r in records] == [1, 2, 3] and [r["line"] for r in records] == [2, 3, 4]
+    assert records[0]["matched_name"] == long_name["Tên thủ tục hành chính"] and len(records[0]["name"]) > 48
+    review = records[1]
+    assert review["verdict"] == "cần xem xét" and review["code"] == "" and review["suggested_code"]
+    assert main(["match", str(pasted), "--format", "table"]) == 0
+    table = capsys.readouterr().out
+    assert long_name["Tên thủ tục hành chính"] in table  # never cut
+    assert table.splitlines()[2].startswith("1 ")
+    assert main(["match", str(pasted), "--format", "csv"]) == 0
+    got = list(csv.reader(capsys.readouterr().out.splitlines()))
+    assert got[0][:3] == ["STT", "Dòng", "Tên nhập vào"] and got[3][2].startswith("'=")
 
 
 def test_review_list_and_decide(ready: str, capsys: pytest.CaptureFixture[str]) -> None:

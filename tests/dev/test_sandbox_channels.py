@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 import requests
 from bs4 import BeautifulSoup
-from tthc_dev.sandbox.server import DEFAULT_DATA_DIR, FAULT_KINDS, Sandbox
+from tthc_dev.sandbox.app import DEFAULT_DATA_DIR, Sandbox
+from tthc_dev.sandbox.faults import FAULT_KINDS
 
 POSTS = "/wp-json/wp/v2/posts"
 PAGES = "/wp-json/wp/v2/pages"

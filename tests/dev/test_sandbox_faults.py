@@ -16,7 +16,7 @@ import pytest
 import requests
 import yaml
 from bs4 import BeautifulSoup
-from tthc_dev.sandbox.server import DEFAULT_DATA_DIR, Sandbox
+from tthc_dev.sandbox.app import DEFAULT_DATA_DIR, Sandbox
 
 SEARCH = "decision_publishment_advanced_search_service_v2"
 NEW = "get_procedures_by_dp_id_service_v2"

@@ -16,7 +16,7 @@ import pytest
 import requests
 import yaml
 from bs4 import BeautifulSoup
-from tthc_dev.sandbox.server import Sandbox
+from tthc_dev.sandbox.app import Sandbox
 from tthc_dev.sandbox.smtp_sink import free_port
 
 MOST = "Bộ Khoa học và Công nghệ"

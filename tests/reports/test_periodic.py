@@ -13,12 +13,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
-from tthc.approve.answer import record_response
+from support.story import Story
 from tthc.compare.flags import compare
 from tthc.compare.prepare import prepare_draft
 from tthc.core.render import environment, vn_number
 from tthc.db.models import Flag, Posting
-from tthc.ingest.runs import upsert_decision, upsert_item
+from tthc.ingest.runs import upsert_item
 from tthc.reports.mail import XLSX_TYPE
 from tthc.reports.periodic.build import build_periodic, periodic_mail, report_mail
 from tthc.reports.periodic.model import NO_FEEDBACK, AnnouncementLine, Feedback, PeriodicReport, Row, Totals
@@ -111,21 +111,16 @@ def test_due_periods():
 
 
 def _decision(s, so_hieu, published, effective, field="hoat_dong_khcn"):
-    run = datetime.combine(published, datetime.min.time(), TZ)
-    d, _ = upsert_decision(s, so_hieu=so_hieu, agency_name=AGENCY, run_time=run,
-                           trich_yeu="Công bố TTHC", published_date=published, signed_date=published,
-                           effective_date=effective, field_keys=field)
-    return d
+    return Story(s, None).decision(so_hieu, published=published, effective=effective, fields=field,
+                                   trich_yeu="Công bố TTHC", agency=AGENCY,
+                                   run_time=datetime.combine(published, datetime.min.time(), TZ))
 
 
 def _announce(s, dept, tmp_path, as_of, so_hieu, signed):
-    compare(s, dept, as_of=as_of)
-    info = prepare_draft(s, dept, as_of=as_of, out_dir=tmp_path)
-    assert info is not None
-    record_response(s, info.announcement_id, approved=True, so_hieu=so_hieu, signed_date=signed,
-                    decided_by="lanhdao", decided_at=datetime.combine(signed, datetime.min.time(), TZ),
-                    as_of=signed, dept=dept)
-    return info
+    story = Story(s, dept, tmp_path)
+    story.flag(as_of)
+    return story.approve(so_hieu, as_of=as_of, signed=signed, by="lanhdao",
+                         at=datetime.combine(signed, datetime.min.time(), TZ))
 
 
 def _dataset(s, dept, tmp_path):

@@ -7,48 +7,36 @@ from zoneinfo import ZoneInfo
 
 from docx import Document
 from sqlalchemy import select
-from tthc.approve.answer import record_response
-from tthc.compare.flags import compare
-from tthc.compare.prepare import prepare_draft
 from tthc.db.models import Procedure
-from tthc.ingest.runs import upsert_decision, upsert_item
+from tthc.ingest.runs import upsert_item
 from tthc.sync.plan import cms_objects, csdl_objects, portal_objects, procedure_states
 
 RUN = datetime(2026, 11, 26, 1, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
 AS_OF = date(2026, 11, 26)
 
 
-def _decision(s, so_hieu, published=date(2026, 11, 20)):
-    d, _ = upsert_decision(s, so_hieu=so_hieu, agency_name="Bộ Khoa học và Công nghệ", run_time=RUN, trich_yeu="x",
-                           published_date=published, signed_date=published, effective_date=date(2027, 1, 15),
-                           field_keys="chuyen_giao_cong_nghe")
-    return d
+def _decision(story, so_hieu, published=date(2026, 11, 20)):
+    return story.decision(so_hieu, published=published, effective=date(2027, 1, 15))
 
 
-def _approve(s, dept, tmp_path, so_hieu):
-    info = prepare_draft(s, dept, as_of=AS_OF, out_dir=tmp_path)
-    record_response(s, info.announcement_id, approved=True, so_hieu=so_hieu, signed_date=AS_OF, decided_by="t",
-                    decided_at=RUN, as_of=AS_OF, dept=dept)
-
-
-def test_nothing_is_planned_before_approval(seeded, dept, tmp_path):
-    s = seeded
-    d = _decision(s, "1/QĐ-BKHCN")
+def test_nothing_is_planned_before_approval(story, dept):
+    s = story.session
+    d = _decision(story, "1/QĐ-BKHCN")
     upsert_item(s, d, name="Thủ tục mới A", change_type="new", code="1.050001", levels=["cap_tinh"],
                 field_key="chuyen_giao_cong_nghe")
-    compare(s, dept, as_of=AS_OF)
-    prepare_draft(s, dept, as_of=AS_OF, out_dir=tmp_path)
+    story.flag()
+    story.draft()
     assert cms_objects(s, dept) == [] and portal_objects(s, dept) == [] and csdl_objects(s, dept) == []
 
 
-def test_objects_of_an_approved_announcement(seeded, dept, tmp_path):
-    s = seeded
+def test_objects_of_an_approved_announcement(story, dept):
+    s = story.session
     old = s.scalars(select(Procedure).where(Procedure.levels == "cap_tinh").order_by(Procedure.code)).first()
-    d = _decision(s, "1/QĐ-BKHCN")
+    d = _decision(story, "1/QĐ-BKHCN")
     upsert_item(s, d, name="Thủ tục thay thế B", change_type="replaced", code="1.050002", levels=["cap_tinh", "cap_xa"],
                 field_key="chuyen_giao_cong_nghe", replaces_code=old.code)
-    compare(s, dept, as_of=AS_OF)
-    _approve(s, dept, tmp_path, "10/QĐ-UBND")
+    story.flag()
+    story.approve("10/QĐ-UBND")
 
     csdl = csdl_objects(s, dept)
     assert len(csdl) == 1 and csdl[0].key == "announcement:10/QĐ-UBND:2026"
@@ -79,17 +67,17 @@ def test_objects_of_an_approved_announcement(seeded, dept, tmp_path):
     assert [o.digest for o in cms_objects(s, dept)] == [o.digest for o in cms.values()]
 
 
-def test_later_announcement_wins_for_a_procedure(seeded, dept, tmp_path):
-    s = seeded
-    d1 = _decision(s, "1/QĐ-BKHCN")
+def test_later_announcement_wins_for_a_procedure(story, dept):
+    s = story.session
+    d1 = _decision(story, "1/QĐ-BKHCN")
     upsert_item(s, d1, name="Thủ tục mới C", change_type="new", code="1.050003", levels=["cap_tinh"],
                 field_key="chuyen_giao_cong_nghe")
-    compare(s, dept, as_of=AS_OF)
-    _approve(s, dept, tmp_path, "11/QĐ-UBND")
-    d2 = _decision(s, "2/QĐ-BKHCN", published=date(2026, 11, 24))
+    story.flag()
+    story.approve("11/QĐ-UBND")
+    d2 = _decision(story, "2/QĐ-BKHCN", published=date(2026, 11, 24))
     upsert_item(s, d2, name="Thủ tục mới C", change_type="abolished", code="1.050003")
-    compare(s, dept, as_of=AS_OF)
-    _approve(s, dept, tmp_path, "12/QĐ-UBND")
+    story.flag()
+    story.approve("12/QĐ-UBND")
     (state,) = procedure_states(s, dept)
     assert state.abolished and [a.so_hieu for a in state.announcements] == ["11/QĐ-UBND", "12/QĐ-UBND"]
     (portal,) = portal_objects(s, dept)

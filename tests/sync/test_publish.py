@@ -16,11 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import requests
 from sqlalchemy import func, select
-from tthc.approve.answer import record_response
-from tthc.compare.flags import compare
-from tthc.compare.prepare import prepare_draft
 from tthc.db.models import Posting, Procedure
-from tthc.ingest.runs import upsert_decision, upsert_item
 from tthc.sync.channels.base import AuthError, ChannelError, RejectedError
 from tthc.sync.channels.cms import CmsChannel
 from tthc.sync.channels.csdl import CsdlChannel
@@ -39,30 +35,20 @@ class Crash(Exception):
     """The worker dies between the channel's answer and the ledger write."""
 
 
-def _approve(s, dept, tmp_path, so_hieu="77/QĐ-UBND"):
-    info = prepare_draft(s, dept, as_of=AS_OF, out_dir=tmp_path)
-    record_response(s, info.announcement_id, approved=True, so_hieu=so_hieu, signed_date=AS_OF, decided_by="test",
-                    decided_at=RUN, as_of=AS_OF, dept=dept)
-    s.commit()
-    return info
-
-
 @pytest.fixture
-def approved(seeded, dept, tmp_path):
-    s = seeded
-    procs = s.scalars(select(Procedure).where(Procedure.levels == "cap_tinh").order_by(Procedure.code)).all()
-    d, _ = upsert_decision(s, so_hieu="555/QĐ-BKHCN", agency_name="Bộ Khoa học và Công nghệ", run_time=RUN,
-                           trich_yeu="Về việc công bố thủ tục hành chính", published_date=date(2026, 11, 20),
-                           signed_date=date(2026, 11, 18), effective_date=date(2026, 12, 15),
-                           field_keys="chuyen_giao_cong_nghe")
-    upsert_item(s, d, name=SCRIPT_NAME, change_type="new", code="1.055555", levels=["cap_tinh"],
-                field_key="chuyen_giao_cong_nghe")
+def approved(story):
+    """One approved announcement (77/QĐ-UBND): 1 new procedure (its name carries <script>), 2 amended, 1
+    abolished."""
+    procs = story.catalogue("cap_tinh")
+    d = story.decision("555/QĐ-BKHCN", published=date(2026, 11, 20), signed=date(2026, 11, 18),
+                       effective=date(2026, 12, 15), trich_yeu="Về việc công bố thủ tục hành chính")
+    story.item(d, SCRIPT_NAME, "new", code="1.055555", levels=["cap_tinh"], field_key="chuyen_giao_cong_nghe")
     for p in procs[:2]:
-        upsert_item(s, d, name=p.name, change_type="amended", code=p.code)
-    upsert_item(s, d, name=procs[2].name, change_type="abolished", code=procs[2].code)
-    compare(s, dept, as_of=AS_OF)
-    _approve(s, dept, tmp_path)
-    return s
+        story.item(d, p.name, "amended", code=p.code)
+    story.item(d, procs[2].name, "abolished", code=procs[2].code)
+    story.flag()
+    story.approve("77/QĐ-UBND", commit=True)
+    return story.session
 
 
 def channels(sandbox, **kw):
@@ -180,15 +166,14 @@ def test_changed_content_is_updated_in_place_with_a_new_ledger_version(approved,
     assert_one_copy_each(s, dept, sandbox)
 
 
-def test_later_abolition_withdraws_page_and_portal_record(approved, dept, sandbox, tmp_path):
+def test_later_abolition_withdraws_page_and_portal_record(approved, story, dept, sandbox):
     s = approved
     sync_all(s, dept, sandbox)
-    d, _ = upsert_decision(s, so_hieu="600/QĐ-BKHCN", agency_name="Bộ Khoa học và Công nghệ", run_time=RUN,
-                           trich_yeu="Bãi bỏ", published_date=date(2026, 11, 24), signed_date=date(2026, 11, 23),
-                           effective_date=date(2027, 1, 15), field_keys="chuyen_giao_cong_nghe")
-    upsert_item(s, d, name=SCRIPT_NAME, change_type="abolished", code="1.055555")
-    compare(s, dept, as_of=AS_OF)
-    _approve(s, dept, tmp_path, so_hieu="78/QĐ-UBND")
+    d = story.decision("600/QĐ-BKHCN", published=date(2026, 11, 24), signed=date(2026, 11, 23),
+                       effective=date(2027, 1, 15), trich_yeu="Bãi bỏ")
+    story.item(d, SCRIPT_NAME, "abolished", code="1.055555")
+    story.flag()
+    story.approve("78/QĐ-UBND", commit=True)
     result = sync_all(s, dept, sandbox)
     assert result["cms"].withdrawn == 1 and result["province_portal"].withdrawn == 1 and result["csdl"].created == 1
     page = next(p for p in cms_items(sandbox, "pages") if p["meta"]["tthc_key"] == "procedure:1.055555")

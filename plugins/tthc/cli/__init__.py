@@ -30,11 +30,25 @@ from tthc.core.config import SETTINGS_DIR, var_dir
 
 
 def parse_date(value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {value!r}") from exc
+    """A date as staff write it (dd/mm/yyyy, d/m/yyyy) or ISO (yyyy-mm-dd)."""
+    from datetime import datetime
 
+    text = value.strip()
+    for fmt in ("%d/%m/%Y", "%Y-%m-%d"):
+        try:
+            return datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    raise argparse.ArgumentTypeError(f"not a date: {value!r} (write dd/mm/yyyy, e.g. 15/12/2026, or yyyy-mm-dd)")
+
+
+DEADLINE_HELP = """The rule (plugins/tthc/settings/deadline_rules.yaml, each with its legal citation):
+  - with an effective date: 5 working days before it (Decree 63/2010/ND-CP art. 15, as amended by
+    48/2013/ND-CP);
+  - without one: 5 working days after the publication date (the department's internal rule).
+Working days: Monday to Friday, less Vietnam's public holidays (the `holidays` package) and with each
+year's official day swaps (plugins/tthc/settings/workday_overrides.yaml). Dates: dd/mm/yyyy or
+yyyy-mm-dd. Example: tthc deadline --effective 15/12/2026 --as-of 26/11/2026"""
 
 def cmd_db(args: argparse.Namespace) -> int:
     from tthc.db.session import migrate
@@ -119,7 +133,7 @@ def cmd_match(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(str(exc), file=sys.stderr)
         return 2
-    print(format_rows(rows))
+    print(format_rows(rows, args.format))
     return 0
 
 
@@ -195,6 +209,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from tthc.compare.match_file import INPUT_HELP as MATCH_INPUT_HELP  # noqa: N811
     parser = argparse.ArgumentParser(prog="tthc", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -212,10 +227,12 @@ def build_parser() -> argparse.ArgumentParser:
     cat.add_argument("file")
     cat.set_defaults(func=cmd_catalogue)
 
-    dl = sub.add_parser("deadline", help="compute a province announcement deadline")
-    dl.add_argument("--effective", type=parse_date, help="effective date of the ministry decision")
-    dl.add_argument("--published", type=parse_date, help="publication date (used when no effective date)")
-    dl.add_argument("--as-of", type=parse_date, required=True, help="the date to judge lateness on")
+    dl = sub.add_parser("deadline", help="compute a province announcement deadline",
+                        description="When must the province announce the procedures of a ministry decision?",
+                        epilog=DEADLINE_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    dl.add_argument("--effective", type=parse_date, help="effective date of the ministry decision (dd/mm/yyyy)")
+    dl.add_argument("--published", type=parse_date, help="publication date, used when there is no effective date")
+    dl.add_argument("--as-of", type=parse_date, required=True, help="the date to judge lateness on (dd/mm/yyyy)")
     dl.set_defaults(func=cmd_deadline)
 
     sm = sub.add_parser("summary", help="print what the pipeline holds")
@@ -228,8 +245,13 @@ def build_parser() -> argparse.ArgumentParser:
     se.add_argument("--limit", type=int, default=20)
     se.set_defaults(func=cmd_search)
 
-    ma = sub.add_parser("match", help="match procedure names of a CSV (name, code) to the catalogue")
-    ma.add_argument("file")
+    ma = sub.add_parser("match", help="match procedure names of a CSV (name, code) to the catalogue",
+                        description="Match the procedure names of an annex (pasted into a CSV) to the province "
+                                    "catalogue.", epilog=MATCH_INPUT_HELP,
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    ma.add_argument("file", help="the CSV file (see below)")
+    ma.add_argument("--format", choices=["table", "csv", "json"], default="table",
+                    help="table (default, full names), csv (for a spreadsheet) or json")
     ma.set_defaults(func=cmd_match)
 
     rv = sub.add_parser("review", help="the review queue: list it, answer an item")
@@ -264,7 +286,23 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "deadline" and not (args.effective or args.published):
         print("give --effective or --published", file=sys.stderr)
         return 2
-    return args.func(args)
+    try:
+        return args.func(args)
+    except Exception as exc:  # noqa: BLE001 - a database not yet created says what to do, not a traceback
+        if _missing_table(exc):
+            print("Cơ sở dữ liệu danh mục chưa được khởi tạo hoặc chưa cập nhật: chạy `tthc db upgrade` rồi "
+                  f"thử lại. ({type(exc).__name__})", file=sys.stderr)
+            return 2
+        raise
+
+
+def _missing_table(exc: BaseException) -> bool:
+    """A table that does not exist yet: the catalogue database was never migrated (SQLite or PostgreSQL)."""
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    text = str(getattr(exc, "orig", exc)).lower()
+    return isinstance(exc, OperationalError | ProgrammingError) and (
+        "no such table" in text or ("relation" in text and "does not exist" in text))
 
 
 if __name__ == "__main__":

@@ -1,8 +1,9 @@
 """The provincial public-service portal's procedure catalogue (Cổng dịch vụ công cấp tỉnh), sandbox side.
 
-The model only: validation, the records and their answers. :class:`tthc_dev.sandbox.server.Sandbox` does the
-HTTP part (Bearer token, JSON body parsing, routing, fault injection), holds its lock around every call
-and saves :attr:`ProvincePortal.state` (``province_portal.json``) after each answer whose ``changed`` is set.
+:class:`ProvincePortal` is the model: validation, the records and their answers. :class:`ProvincePortalRoutes`
+is the HTTP part (routing, JSON body parsing); it holds the sandbox's lock around every call and saves
+:attr:`ProvincePortal.state` (``province_portal.json``) after each answer whose ``changed`` is set. The
+Bearer token (``portal_token``) is checked by the sandbox's dispatch table before these routes run.
 
 JSON API under ``/dvc-tinh/api/v1/thu-tuc`` (see :class:`ProvincePortal` for the record shape):
 
@@ -26,6 +27,20 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from tthc_dev.sandbox.state import Shared, now_iso
+from tthc_dev.sandbox.web import (
+    BodyError,
+    Request,
+    Response,
+    bad_request,
+    error,
+    html_page,
+    html_response,
+    json_object,
+    json_response,
+    method_not_allowed,
+)
 
 PORTAL_API_PATH = "/dvc-tinh/api/v1/thu-tuc"
 PORTAL_PUBLIC_PREFIX = "/dvc-tinh/thu-tuc/"
@@ -271,3 +286,81 @@ class ProvincePortal:
                 f'<table class="thong-tin">\n{table}\n</table>\n'
                 f'<div class="noi-dung">{e(record["noi_dung"] or "")}</div>\n</article>')
         return 200, record["ten_thu_tuc"], body
+
+
+class ProvincePortalRoutes:
+    """The portal's HTTP routes over :class:`ProvincePortal`, its state kept in ``province_portal.json``."""
+
+    def __init__(self, shared: Shared) -> None:
+        self._shared = shared
+        self._lock = shared.lock
+        self._portal = ProvincePortal(shared.load(PORTAL_STATE_FILE, None))
+
+    def reset(self) -> None:
+        """Forget every record."""
+        with self._lock:
+            self._portal.clear()
+            self._save_portal()
+
+    def _save_portal(self) -> None:
+        self._shared.save(PORTAL_STATE_FILE, self._portal.state)
+
+    def route(self, request: Request) -> Response:
+        """``/dvc-tinh/api/v1/thu-tuc``, ``.../{id}`` and ``.../{id}/thu-hoi``."""
+        method, query, body = request.method, request.query, request.body
+        parts = request.tail(PORTAL_API_PATH).strip("/").split("/")
+        portal = self._portal
+        if parts == [""]:
+            if method == "GET":
+                with self._lock:
+                    return self._portal_answer(portal.list_records(query))
+            if method == "POST":
+                data = self._portal_body(body)
+                if isinstance(data, Response):
+                    return data
+                with self._lock:
+                    return self._portal_answer(portal.create(data, self._shared.base_url(), now_iso()))
+            return method_not_allowed()
+        if not parts[0].isdigit() or len(parts) > 2 or (len(parts) == 2 and parts[1] != "thu-hoi"):
+            return error("not found", 404)
+        record_id = int(parts[0])
+        if len(parts) == 2:
+            if method != "POST":
+                return method_not_allowed()
+            data = self._portal_body(body)
+            if isinstance(data, Response):
+                return data
+            with self._lock:
+                return self._portal_answer(portal.withdraw(record_id, data, now_iso()))
+        if method == "GET":
+            with self._lock:
+                return self._portal_answer(portal.get(record_id))
+        if method == "PUT":
+            data = self._portal_body(body)
+            if isinstance(data, Response):
+                return data
+            with self._lock:
+                return self._portal_answer(portal.update(record_id, data, now_iso()))
+        return method_not_allowed()
+
+    @staticmethod
+    def _portal_body(body: bytes) -> dict[str, Any] | Response:
+        try:
+            return json_object(body)
+        except BodyError as exc:
+            return bad_request(str(exc))
+
+    def _portal_answer(self, answer: Answer) -> Response:
+        """The HTTP answer of the portal model; saves its state when it changed (lock held)."""
+        if answer.changed:
+            self._save_portal()
+        return json_response(answer.payload, answer.status, answer.headers)
+
+    def public(self, request: Request) -> Response:
+        """The public HTML page of one record (``/dvc-tinh/thu-tuc/{id}``, no token)."""
+        rest = request.tail(PORTAL_PUBLIC_PREFIX)
+        if not rest.isdigit():
+            return html_response(html_page("Không tìm thấy", "<p>Không tìm thấy thủ tục hành chính.</p>"), 404)
+        with self._lock:
+            status, title, body = self._portal.public_page(int(rest))
+        return html_response(html_page(title, body), status)

@@ -8,7 +8,7 @@ import signal
 import threading
 from pathlib import Path
 
-from tthc_dev.sandbox.server import DEFAULT_DATA_DIR, Sandbox
+from tthc_dev.sandbox.app import DEFAULT_DATA_DIR, Sandbox
 from tthc_dev.sandbox.smtp_sink import SmtpSink
 
 DEFAULT_HOST = "127.0.0.1"

@@ -21,6 +21,7 @@ Periods: :mod:`.periods`; the report's shape: :mod:`.model`; its chart and .xlsx
 from __future__ import annotations
 
 import unicodedata
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -42,6 +43,9 @@ from tthc.reports.periodic.model import (
     Totals,
 )
 from tthc.reports.periodic.periods import Period, previous
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # -- building it from the database -------------------------------------------------------------------------
 
@@ -113,27 +117,30 @@ def _published(session: Session, anns: list[Announcement]) -> dict[str, set[str]
     return out
 
 
-def _tally(session: Session, dept: Department, period: Period) -> tuple[list[Announcement], list[Row], Totals]:
+KINDS = ("new", "amended", "abolished")
+COUNTS = (*KINDS, "on_time", "late", "csdl", "cms", "portal")  # Row's and Totals' counters
+
+
+def _tally(session: Session, dept: Department, period: Period
+           ) -> tuple[list[Announcement], pd.DataFrame, list[Row], Totals]:
+    """The period's announcements, its counting units (a flag at one level, with its announcement's index),
+    the rows per (field, level) in report order and the totals."""
+    import pandas as pd
+
     anns = _announcements(session, period)
-    flags = [f for a in anns for f in a.flags]
-    field_of = _FieldNames(session, flags)
+    field_of = _FieldNames(session, [f for a in anns for f in a.flags])
     published = _published(session, anns)
-    rows: dict[tuple[str, str], Row] = {}
-    for ann in anns:
-        posted_csdl = ann_key(ann) in published["csdl"]
-        for flag in sorted(ann.flags, key=lambda f: f.id):
-            field_name = field_of(flag)
-            kind = _kind(flag)
-            on_time = ann.signed_date <= flag.deadline
-            key = f"procedure:{flag.procedure_key}"
-            for level in _levels(flag):
-                row = rows.setdefault((field_name, level), Row(field_name, level))
-                setattr(row, kind, getattr(row, kind) + 1)
-                row.on_time += on_time
-                row.late += not on_time
-                row.csdl += posted_csdl
-                row.cms += key in published["cms"]
-                row.portal += key in published["province_portal"]
+    units = []
+    for number, ann in enumerate(anns):
+        for flag in ann.flags:
+            kind, key, on_time = _kind(flag), f"procedure:{flag.procedure_key}", ann.signed_date <= flag.deadline
+            counters = {k: kind == k for k in KINDS} | {
+                "on_time": on_time, "late": not on_time, "csdl": ann_key(ann) in published["csdl"],
+                "cms": key in published["cms"], "portal": key in published["province_portal"]}
+            units += [{"announcement": number, "field": field_of(flag), "level": level, **counters}
+                      for level in _levels(flag)]
+    units = pd.DataFrame(units, columns=["announcement", "field", "level", *COUNTS])
+    table = units.groupby(["field", "level"])[list(COUNTS)].sum().astype(int)
     # the department's fields first (its settings' order), then the others by name, unknown last
     dept_order = {field_of.names_by_key.get(k, k): i for i, k in enumerate(dept.fields)}
     level_order = {lv: i for i, lv in enumerate((*REPORT_LEVELS, ""))}
@@ -142,21 +149,22 @@ def _tally(session: Session, dept: Department, period: Period) -> tuple[list[Ann
         return (r.field == UNKNOWN_FIELD, dept_order.get(r.field, len(dept_order)), match_key(r.field), r.field,
                 level_order[r.level])
 
-    ordered = sorted(rows.values(), key=order)
-    return anns, ordered, Totals.of(ordered, len(anns))
+    rows = sorted((Row(field, level, **counts) for (field, level), counts in table.to_dict("index").items()),
+                  key=order)
+    return anns, units, rows, Totals(len(anns), **table.sum().to_dict())
 
 
 def build_periodic(session: Session, dept: Department, period: Period, *,
                    feedback_source: FeedbackSource | None = None) -> PeriodicReport:
     """The report for ``period`` from the database (see the module docstring)."""
-    anns, rows, totals = _tally(session, dept, period)
+    anns, units, rows, totals = _tally(session, dept, period)
     before = previous(period)
-    _, _, previous_totals = _tally(session, dept, before)
-    lines = []
-    for ann in anns:
-        units = [(lv, ann.signed_date <= f.deadline) for f in ann.flags for lv in _levels(f)]
-        lines.append(AnnouncementLine(ann.so_hieu or "", ann.signed_date, ann.title or "", len(units),
-                                      sum(not ok for _, ok in units)))
+    previous_totals = _tally(session, dept, before)[-1]
+    # per announcement: its counting units and how many of them were late (0, 0 for one without flags)
+    per_ann = (units.groupby("announcement")["late"].agg(["size", "sum"])
+               .reindex(range(len(anns)), fill_value=0).astype(int))
+    lines = [AnnouncementLine(ann.so_hieu or "", ann.signed_date, ann.title or "", procedures, late)
+             for ann, (procedures, late) in zip(anns, per_ann.itertuples(index=False), strict=True)]
     return PeriodicReport(
         period=period, department=dept.name, province=dept.province, announcements=lines, rows=rows,
         totals=totals, previous_period=before, previous=previous_totals,

@@ -44,8 +44,6 @@ PG = "postgresql+psycopg2://postgres@127.0.0.1:5432"
 
 def pg_url_for(server_url: str, db: str) -> str:
     return server_url.format(db=db) if "{db}" in server_url else f"{server_url.rstrip('/')}/{db}"
-AIRFLOW_DB = "tthc_airflow_prod"
-CATALOGUE_DB = "tthc_catalogue_prod"
 REDIS_URL = "redis://127.0.0.1:6379/7"
 ADMIN_USER, ADMIN_PASSWORD = "admin", "tthc-prod-local"
 WORKERS = ("worker1", "worker2")
@@ -66,6 +64,9 @@ class Topology:
     http_port: int
     smtp_port: int
     pg_server_url: str = PG
+    name: str = "prod"  # the databases are tthc_airflow_<name> and tthc_catalogue_<name>
+    redis_db: int = 7  # the Celery broker's Redis database
+    sandbox_smtp: bool = True  # False: the sandbox does not serve SMTP; the caller runs a sink on smtp_port
 
     @property
     def home(self) -> Path:
@@ -85,11 +86,15 @@ class Topology:
 
     @property
     def catalogue_url(self) -> str:
-        return pg_url_for(self.pg_server_url, CATALOGUE_DB)
+        return pg_url_for(self.pg_server_url, f"tthc_catalogue_{self.name}")
 
     @property
     def airflow_db_url(self) -> str:
-        return pg_url_for(self.pg_server_url, AIRFLOW_DB)
+        return pg_url_for(self.pg_server_url, f"tthc_airflow_{self.name}")
+
+    @property
+    def redis_url(self) -> str:
+        return f"redis://127.0.0.1:6379/{self.redis_db}"
 
     def env(self) -> dict[str, str]:
         base = self.sandbox_url
@@ -97,7 +102,7 @@ class Topology:
             "AIRFLOW_HOME": str(self.home),
             "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": self.airflow_db_url,
-            "AIRFLOW__CELERY__BROKER_URL": REDIS_URL,
+            "AIRFLOW__CELERY__BROKER_URL": self.redis_url,
             "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + self.airflow_db_url.replace("+psycopg2", "", 1),
             "AIRFLOW__CELERY__WORKER_CONCURRENCY": "2",
             "AIRFLOW__CORE__PARALLELISM": "8",
@@ -157,18 +162,18 @@ def ensure_services(pg_server_url: str = PG) -> list[str]:
     return done
 
 
-def recreate_databases(pg_server_url: str = PG) -> None:
+def recreate_databases(pg_server_url: str = PG, name: str = "prod", redis_url: str = REDIS_URL) -> None:
     import sqlalchemy as sa
 
     admin = sa.create_engine(pg_url_for(pg_server_url, "postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        for db in (AIRFLOW_DB, CATALOGUE_DB):
+        for db in (f"tthc_airflow_{name}", f"tthc_catalogue_{name}"):
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
             conn.execute(sa.text(f'CREATE DATABASE "{db}"'))
     admin.dispose()
     import redis
 
-    redis.Redis.from_url(REDIS_URL).flushdb()
+    redis.Redis.from_url(redis_url).flushdb()
 
 
 def _pids_file(root: Path) -> Path:
@@ -191,7 +196,7 @@ def components(topo: Topology) -> dict[str, dict]:
     root = topo.root
     out: dict[str, dict] = {
         "sandbox": {"cmd": [tthc, "sandbox", "serve", "--port", str(topo.http_port), "--smtp-port",
-                            str(topo.smtp_port), "--state-dir", str(root / "sandbox"), "--outbox",
+                            str(topo.smtp_port if topo.sandbox_smtp else free_port()), "--state-dir", str(root / "sandbox"), "--outbox",
                             str(root / "outbox")]},
         "api-server": {"cmd": [airflow, "api-server", "--port", str(topo.api_port)]},
     }
@@ -206,23 +211,26 @@ def components(topo: Topology) -> dict[str, dict]:
 
 
 def up(root: Path | None = None, *, fresh: bool = True, paused: bool = False, timeout: float = 180,
-       pg_server_url: str | None = None, backoff_max: float = 30, extra_env: dict[str, str] | None = None) -> Topology:
+       pg_server_url: str | None = None, backoff_max: float = 30, extra_env: dict[str, str] | None = None,
+       name: str = "prod", redis_db: int = 7, sandbox_smtp: bool = True) -> Topology:
     """Start the whole topology (see the module docstring) and wait until the API answers. ``paused``:
     the DAGs start paused (a test unpauses what it drives, so no scheduled run gets in its way).
-    ``extra_env``: added to every component's environment (tests: shorter timeouts)."""
+    ``extra_env``: added to every component's environment (tests: shorter timeouts). ``name`` and
+    ``redis_db``: whose databases (two topologies never share them). ``sandbox_smtp=False``: the caller
+    runs the SMTP sink on ``smtp_port`` (a test stops and starts it)."""
     root = root or var_dir() / "prod-local"
     if _pids_file(root).exists():
         down(root)
     if fresh and root.exists():
         shutil.rmtree(root)
     pg = pg_server_url or os.environ.get("TTHC_PROD_PG_URL") or PG
-    topo = Topology(root, free_port(), free_port(), free_port(), pg)
+    topo = Topology(root, free_port(), free_port(), free_port(), pg, name, redis_db, sandbox_smtp)
     root.mkdir(parents=True, exist_ok=True)
     topo.home.mkdir(parents=True, exist_ok=True)
     (topo.home / "passwords.json").write_text(json.dumps({ADMIN_USER: ADMIN_PASSWORD}), encoding="utf-8")
     ensure_services(pg)
     if fresh:
-        recreate_databases(pg)
+        recreate_databases(pg, name, topo.redis_url)
     env = {**os.environ, **topo.env(), **(extra_env or {}), MARKER: str(root),
            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True" if paused else "False"}
     bin_dir = Path(sys.executable).parent
@@ -275,7 +283,7 @@ def load(root: Path | None = None) -> tuple[Topology, dict[str, int]]:
     """The topology and each component's current pid (a restarted component has a new one)."""
     root = root or var_dir() / "prod-local"
     t = json.loads((root / "topology.json").read_text(encoding="utf-8"))
-    topo = Topology(Path(t["root"]), t["api_port"], t["http_port"], t["smtp_port"], t["pg_server_url"])
+    topo = Topology(**(t | {"root": Path(t["root"])}))
     return topo, _state(root)["pids"] if _pids_file(root).exists() else {}
 
 

@@ -311,3 +311,27 @@ def test_a_claim_of_a_dead_process_of_this_host_is_taken_over_without_waiting(db
                                            f"{dead.stdout.strip()}:dead")
     assert _run(db_url, channel, holder="try2").created == 3
     assert _ledger(db_url) == [(o.key, 1) for o in OBJECTS] and _claims(db_url) == 0
+
+
+def test_a_retry_waits_for_the_object_an_earlier_try_is_still_writing(db_url):
+    """The zombie finishes its write and records it while the retry waits: the retry then finds it
+    unchanged and succeeds, without writing it."""
+    from tthc.sync.publish import _record
+
+    channel = SlowChannel(delay=0)
+    with _session(db_url) as s:
+        held = claim(s, "cms", OBJECTS[0].key, 1, "zombie still writing")
+
+    def zombie_finishes() -> None:
+        time.sleep(1.0)
+        with _session(db_url) as z:
+            held.session = z
+            _record(z, channel, OBJECTS[0], channel.create(OBJECTS[0]), None, "posted", AS_OF, held)
+
+    t = threading.Thread(target=zombie_finishes)
+    t.start()
+    result = _run(db_url, channel, holder="retry", wait_for_claims=20)
+    t.join(10)
+    assert (result.created, result.unchanged, result.claimed) == (2, 1, [])
+    assert channel.creates() == 3 and len(channel.copies(OBJECTS[0].key)) == 1
+    assert _ledger(db_url) == [(o.key, 1) for o in OBJECTS] and _claims(db_url) == 0

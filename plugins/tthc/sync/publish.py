@@ -20,6 +20,7 @@ request is sent to the channel.
 from __future__ import annotations
 
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -139,39 +140,29 @@ def _claim_next(session: Session, channel: Channel, obj: ChannelObject, holder: 
 
 def sync_channel(session: Session, channel: Channel, objects: list[ChannelObject], *, run_date: date,
                  dry_run: bool = False, on_written: OnWritten | None = None, holder: str | None = None,
-                 clock: Clock = utcnow) -> SyncResult:
+                 clock: Clock = utcnow, wait_for_claims: float = 0.0) -> SyncResult:
     """Make ``channel`` show ``objects`` (see the module docstring). ``holder`` names this try in its
-    claims (default: host, process and a random part). ``on_written`` is called after each successful
-    write and before its ledger row is stored (tests raise there to simulate a crash)."""
+    claims (default: host, process and a random part). ``wait_for_claims``: seconds to wait, after the
+    other objects, for the objects another try holds (its write finishes, or its claim expires) before
+    giving up on them. ``on_written`` is called after each successful write and before its ledger row
+    is stored (tests raise there to simulate a crash)."""
     result = SyncResult(channel.name, dry_run=dry_run)
     holder = holder or try_identity()
-    for obj in objects:
-        if dry_run:
+    if dry_run:
+        for obj in objects:
             action = plan_action(latest_posting(session, channel.name, obj.key), obj)
             result.planned.append({"action": action, "key": obj.key, "title": obj.title})
             if action == "unchanged":
                 result.unchanged += 1
-            continue
-        try:
-            held, prior, action = _claim_next(session, channel, obj, holder, clock)
-        except ClaimedError as exc:  # another live try writes it: not this one
-            log.warning("%s", exc)
-            result.claimed.append(str(exc))
-            continue
-        if held is None:
-            result.unchanged += 1
-            continue
-        try:
-            _apply(session, channel, obj, prior, action, result, run_date, on_written, held)
-        except RejectedError as exc:  # this object's data: report it, go on with the others
-            log.error("%s refused %s: %s", channel.name, obj.key, exc)
-            held.release()
-            result.rejected.append(f"{obj.key}: {exc}")
-        except ClaimLost:
-            raise  # this try is a zombie: stop writing at once
-        except BaseException:
-            held.release()  # alive and stopping: the next try may claim it at once
-            raise
+        return result
+    held_elsewhere = [o for o in objects if not _sync_one(session, channel, o, holder, clock, result, run_date,
+                                                          on_written)]
+    deadline = time.monotonic() + wait_for_claims
+    while held_elsewhere and time.monotonic() < deadline:
+        time.sleep(min(2.0, max(deadline - time.monotonic(), 0)))
+        result.claimed.clear()
+        held_elsewhere = [o for o in held_elsewhere if not _sync_one(session, channel, o, holder, clock, result,
+                                                                     run_date, on_written)]
     if result.claimed:
         raise ClaimedError(f"{channel.label}: {len(result.claimed)} object(s) claimed by another try, not "
                            f"written by this one (retried later); the others were published: "
@@ -180,6 +171,32 @@ def sync_channel(session: Session, channel: Channel, objects: list[ChannelObject
         raise RejectedError(f"{channel.label}: {len(result.rejected)} object(s) refused, the others were "
                             f"published: " + "; ".join(result.rejected))
     return result
+
+
+def _sync_one(session: Session, channel: Channel, obj: ChannelObject, holder: str, clock: Clock,
+              result: SyncResult, run_date: date, on_written: OnWritten | None) -> bool:
+    """One object: claim, write, record. False when another live try holds it (nothing written)."""
+    try:
+        held, prior, action = _claim_next(session, channel, obj, holder, clock)
+    except ClaimedError as exc:  # another live try writes it: not this one
+        log.warning("%s", exc)
+        result.claimed.append(str(exc))
+        return False
+    if held is None:
+        result.unchanged += 1
+        return True
+    try:
+        _apply(session, channel, obj, prior, action, result, run_date, on_written, held)
+    except RejectedError as exc:  # this object's data: report it, go on with the others
+        log.error("%s refused %s: %s", channel.name, obj.key, exc)
+        held.release()
+        result.rejected.append(f"{obj.key}: {exc}")
+    except ClaimLost:
+        raise  # this try is a zombie: stop writing at once
+    except BaseException:
+        held.release()  # alive and stopping: the next try may claim it at once
+        raise
+    return True
 
 
 def _apply(session: Session, channel: Channel, obj: ChannelObject, prior: Posting | None, action: str,

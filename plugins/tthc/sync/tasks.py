@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict
 from typing import Any
 
@@ -41,8 +42,10 @@ def sync_channel(name: str, window: RunWindow, dry_run: bool = False, try_name: 
     with session_scope() as session:
         objects = objects_for(name, session, dept)
         channel = None if dry_run else make_channel(name)
+        # an object another try holds (a zombie of an earlier try still writing): wait for it a while
+        wait = float(os.environ.get("TTHC_CLAIM_WAIT_SECONDS", "120"))
         result = run_sync(session, channel or _DryChannel(name), objects, run_date=window.as_of, dry_run=dry_run,
-                          holder=try_identity(try_name))
+                          holder=try_identity(try_name), wait_for_claims=wait)
     if not dry_run:
         with session_scope() as session:
             record_success(session, f"sync_{name}", window.as_of)

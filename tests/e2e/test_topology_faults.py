@@ -412,7 +412,8 @@ def _check_outcome(topo, api: Api, tmp_path: Path) -> dict:
     kinds = Counter(m.kind for m in mail)
     assert kinds["digest"] >= 1 and kinds["periodic"] >= 1 and kinds["ops"] >= 1, kinds
     failed = sorted(f"{dag_id}.{ti['task_id']}" for dag_id in (*CHAIN, "tthc_periodic_report")
-                    for run in api.runs(dag_id) for ti in api.tis(dag_id, run["dag_run_id"]) if ti["state"] == "failed")
+                    for run in api.runs(dag_id) for ti in api.tis(dag_id, run["dag_run_id"])
+                    if ti["state"] == "failed" and ti["task_id"] != "channels_published")  # it mails nothing
     alerts = sorted(str(m["Subject"]).split("] ", 2)[-1].removesuffix(" thất bại") for m in messages
                     if "Cảnh báo vận hành" in str(m["Subject"]))
     assert alerts == failed, (alerts, failed)  # one alert per failed task, each once

@@ -62,6 +62,10 @@ class MailError(RuntimeError):
     pass
 
 
+class MailBusyError(MailError):
+    """Another live sender has the row (nothing was tried on SMTP by this one)."""
+
+
 @dataclass(frozen=True)
 class MailPart:
     """A file sent with a mail: an attachment, or (with ``cid``) an image the HTML shows inline as
@@ -276,7 +280,8 @@ def send_once(session: Session, mailer: Mailer, mail: OutgoingMail, *, archive_d
     outcome.reason = "sent" if outcome.sent else ("already sent" if outcome.skipped else "failed")
     if errors:
         not_sent = outcome.failed + outcome.busy
-        raise MailError(f"{mail.kind} {mail.period_key}: not sent to {', '.join(not_sent)}: {errors[0]}")
+        error = MailError if outcome.failed else MailBusyError
+        raise error(f"{mail.kind} {mail.period_key}: not sent to {', '.join(not_sent)}: {errors[0]}")
     return outcome
 
 
@@ -305,10 +310,12 @@ def send_pending(session: Session, mailer: Mailer, *, archive_dir: Path | None =
                             subject=p["subject"], html=p["html"], text=p["text"])
         try:
             done = send_once(session, mailer, mail, archive_dir=archive_dir, keep=True, clock=clock)
+        except MailBusyError as exc:
+            out.pending.append(f"{label}: {exc}")
+            continue
         except MailError as exc:
             out.pending.append(f"{label}: {exc}")
-            if "being sent by another process" not in str(exc):
-                down = str(exc)
+            down = str(exc)
             continue
         if done.sent_to:
             out.sent.append(label)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from airflow.sdk import CronDataIntervalTimetable, dag, task
 from tthc.dag_support.assets import DECISIONS
-from tthc.dag_support.defaults import DEFAULT_ARGS, INGEST_PARAMS, START, TAGS, TZ, WINDOW_PARAMS
+from tthc.dag_support.defaults import DEFAULT_ARGS, INGEST_PARAMS, START, TAGS, TZ, WINDOW_PARAMS, on_failure
 from tthc.dag_support.notifiers import FailureStreakNotifier
 from tthc.ingest.sources.html_listing.index import site_entries
 
@@ -39,7 +39,7 @@ from tthc.ingest.sources.html_listing.index import site_entries
     params={**WINDOW_PARAMS, **INGEST_PARAMS},
 )
 def tthc_ingest():
-    @task(pool="national_portal", on_failure_callback=[FailureStreakNotifier("national_portal")])
+    @task(pool="national_portal", on_failure_callback=on_failure(FailureStreakNotifier("national_portal")))
     def ingest_national_portal(**context):
         from tthc.core.window import window_from_context
         from tthc.ingest import tasks
@@ -52,7 +52,7 @@ def tthc_ingest():
     for site in (s for s in site_entries() if s.enabled):
 
         @task(task_id=f"ingest_site_{site.name}", pool=site.pool, trigger_rule="all_done",
-              on_failure_callback=[FailureStreakNotifier(site.name)])
+              on_failure_callback=on_failure(FailureStreakNotifier(site.name)))
         def ingest_site(site_name: str = site.name, **context):
             from tthc.core.window import window_from_context
             from tthc.ingest import tasks

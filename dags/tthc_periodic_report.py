@@ -11,6 +11,9 @@ the layout of the report form, and a plain-text alternative; to the roles of `ma
 
 Exactly once per (report, period, recipient); archived under `mail.archive_dir`.
 
+Task `flush_ops_mail`: the ops alerts that could not be mailed when they were raised (SMTP down)
+go out now, each once (they wait in the mail ledger).
+
 Params: `period` (e.g. `2026-Q4`, `2026-H2`, `2026-Y`) sends that period's report whatever the date
 (a late or repeated report); `resend` sends it again to everyone.
 """
@@ -46,6 +49,16 @@ def tthc_periodic_report():
                                       resend=params["resend"])
 
     send_periodic_reports()
+
+    @task
+    def flush_ops_mail(**context):
+        """Ops alerts that could not be mailed when raised (SMTP down) go out now, once."""
+        from tthc.core.window import window_from_context
+        from tthc.reports import tasks
+
+        return tasks.flush_ops_mail(window_from_context(context))
+
+    flush_ops_mail()
 
 
 tthc_periodic_report()

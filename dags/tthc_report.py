@@ -10,6 +10,9 @@ channels. Sent only when there is something to say, plus a weekly "all quiet" di
 `tthc_smtp` connection, once per (run date, recipient); archived under `mail.archive_dir`.
 
 Param `resend`: send again to everyone (a new Message-ID), e.g. after fixing an address.
+
+Task `flush_ops_mail`: the ops alerts that could not be mailed when they were raised (SMTP down)
+go out now, each once (they wait in the mail ledger).
 """
 
 from __future__ import annotations
@@ -40,6 +43,16 @@ def tthc_report():
         return tasks.send_digest(window_from_context(context), resend=context["params"]["resend"])
 
     send_digest()
+
+    @task
+    def flush_ops_mail(**context):
+        """Ops alerts that could not be mailed when raised (SMTP down) go out now, once."""
+        from tthc.core.window import window_from_context
+        from tthc.reports import tasks
+
+        return tasks.flush_ops_mail(window_from_context(context))
+
+    flush_ops_mail()
 
 
 tthc_report()

@@ -65,7 +65,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                     help="add N generated decisions (Jan–Jun 2026) for load tests and backfill rehearsals")
     sb.set_defaults(func=cmd_sandbox)
 
-    pl = sub.add_parser("prod-local", help="the production topology on this machine (no Docker)")
+    pl = sub.add_parser("prod-local", help="the production topology on this machine (no Docker), supervised: "
+                                          "a process that exits is restarted with backoff")
     pl.add_argument("action", choices=["up", "down", "status"])
     pl.add_argument("--keep", action="store_true", help="up: keep the databases and state of the last run")
     pl.set_defaults(func=cmd_prod_local)

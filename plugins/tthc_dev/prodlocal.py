@@ -6,9 +6,13 @@ catalogue in ``tthc_catalogue_prod``), Redis (the Celery broker, database 7), ``
 CeleryExecutor, plus the bundled sandbox (portals, CMS, CSDL, SMTP sink) in place of the outside world.
 
 ``up`` starts PostgreSQL and Redis if they are down, (re)creates the two databases, migrates them,
-loads the demo catalogue, sets the pools and starts every process in its own process group, writing
-their PIDs to ``<var>/prod-local/pids.json``; ``down`` stops exactly those process groups. Logs:
-``<var>/prod-local/logs/<process>.log``; Airflow home: ``<var>/prod-local/airflow``.
+loads the demo catalogue, sets the pools and starts a supervisor (:mod:`tthc_dev.supervisor`) that
+starts every process in its own process group and restarts any that exits, with exponential backoff
+(compose's ``restart: always``); it writes the PIDs to ``<var>/prod-local/pids.json``. ``down`` stops
+the supervisor (which stops its components), then every process group it ever started and every
+process carrying the topology's marker in its environment (a SIGKILLed worker's surviving task
+processes included): no orphans. Logs: ``<var>/prod-local/logs/<process>.log`` (restarts in
+``supervisor.log``); Airflow home: ``<var>/prod-local/airflow``.
 
 Each worker reports its own host name to Airflow (``hostname_callable`` = :func:`worker_hostname`), so
 the task instances show which worker ran them.
@@ -19,7 +23,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -41,8 +44,6 @@ PG = "postgresql+psycopg2://postgres@127.0.0.1:5432"
 
 def pg_url_for(server_url: str, db: str) -> str:
     return server_url.format(db=db) if "{db}" in server_url else f"{server_url.rstrip('/')}/{db}"
-AIRFLOW_DB = "tthc_airflow_prod"
-CATALOGUE_DB = "tthc_catalogue_prod"
 REDIS_URL = "redis://127.0.0.1:6379/7"
 ADMIN_USER, ADMIN_PASSWORD = "admin", "tthc-prod-local"
 WORKERS = ("worker1", "worker2")
@@ -64,6 +65,9 @@ class Topology:
     http_port: int
     smtp_port: int
     pg_server_url: str = PG
+    name: str = "prod"  # the databases are tthc_airflow_<name> and tthc_catalogue_<name>
+    redis_db: int = 7  # the Celery broker's Redis database
+    sandbox_smtp: bool = True  # False: the sandbox does not serve SMTP; the caller runs a sink on smtp_port
 
     @property
     def home(self) -> Path:
@@ -83,11 +87,15 @@ class Topology:
 
     @property
     def catalogue_url(self) -> str:
-        return pg_url_for(self.pg_server_url, CATALOGUE_DB)
+        return pg_url_for(self.pg_server_url, f"tthc_catalogue_{self.name}")
 
     @property
     def airflow_db_url(self) -> str:
-        return pg_url_for(self.pg_server_url, AIRFLOW_DB)
+        return pg_url_for(self.pg_server_url, f"tthc_airflow_{self.name}")
+
+    @property
+    def redis_url(self) -> str:
+        return f"redis://127.0.0.1:6379/{self.redis_db}"
 
     def env(self) -> dict[str, str]:
         base = self.sandbox_url
@@ -95,7 +103,7 @@ class Topology:
             "AIRFLOW_HOME": str(self.home),
             "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": self.airflow_db_url,
-            "AIRFLOW__CELERY__BROKER_URL": REDIS_URL,
+            "AIRFLOW__CELERY__BROKER_URL": self.redis_url,
             "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + self.airflow_db_url.replace("+psycopg2", "", 1),
             "AIRFLOW__CELERY__WORKER_CONCURRENCY": "2",
             "AIRFLOW__CORE__PARALLELISM": "8",
@@ -155,29 +163,25 @@ def ensure_services(pg_server_url: str = PG) -> list[str]:
     return done
 
 
-def recreate_databases(pg_server_url: str = PG) -> None:
+def recreate_databases(pg_server_url: str = PG, name: str = "prod", redis_url: str = REDIS_URL) -> None:
     import sqlalchemy as sa
 
     admin = sa.create_engine(pg_url_for(pg_server_url, "postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        for db in (AIRFLOW_DB, CATALOGUE_DB):
+        for db in (f"tthc_airflow_{name}", f"tthc_catalogue_{name}"):
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
             conn.execute(sa.text(f'CREATE DATABASE "{db}"'))
     admin.dispose()
     import redis
 
-    redis.Redis.from_url(REDIS_URL).flushdb()
+    redis.Redis.from_url(redis_url).flushdb()
 
 
 def _pids_file(root: Path) -> Path:
     return root / "pids.json"
 
 
-def _spawn(name: str, cmd: list[str], env: dict[str, str], logs: Path) -> int:
-    logs.mkdir(parents=True, exist_ok=True)
-    out = open(logs / f"{name}.log", "ab")  # noqa: SIM115 - handed to the child
-    proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    return proc.pid
+MARKER = "TTHC_PROD_LOCAL_ROOT"  # in every process the topology starts (down finds them all by it)
 
 
 def _run(cmd: list[str], env: dict[str, str]) -> None:
@@ -186,24 +190,49 @@ def _run(cmd: list[str], env: dict[str, str]) -> None:
         raise RuntimeError(f"{' '.join(cmd)} failed:\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}")
 
 
+def components(topo: Topology) -> dict[str, dict]:
+    """What the supervisor runs: name → command and the environment it adds."""
+    bin_dir = Path(sys.executable).parent
+    airflow, tthc = str(bin_dir / "airflow"), str(bin_dir / "tthc")
+    root = topo.root
+    out: dict[str, dict] = {
+        "sandbox": {"cmd": [tthc, "sandbox", "serve", "--port", str(topo.http_port), "--smtp-port",
+                            str(topo.smtp_port if topo.sandbox_smtp else free_port()), "--state-dir", str(root / "sandbox"), "--outbox",
+                            str(root / "outbox")]},
+        "api-server": {"cmd": [airflow, "api-server", "--port", str(topo.api_port)]},
+    }
+    for name in ("scheduler", "dag-processor", "triggerer"):
+        out[name] = {"cmd": [airflow, name]}
+    for n, worker in enumerate(WORKERS):
+        out[worker] = {"cmd": [airflow, "celery", "worker", "--celery-hostname", f"{worker}@%h", "--concurrency", "2"],
+                       "env": {"TTHC_WORKER_NAME": worker,
+                               "AIRFLOW__CORE__HOSTNAME_CALLABLE": "tthc_dev.prodlocal.worker_hostname",
+                               "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(8793 + n)}}
+    return out
+
+
 def up(root: Path | None = None, *, fresh: bool = True, paused: bool = False, timeout: float = 180,
-       pg_server_url: str | None = None) -> Topology:
+       pg_server_url: str | None = None, backoff_max: float = 30, extra_env: dict[str, str] | None = None,
+       name: str = "prod", redis_db: int = 7, sandbox_smtp: bool = True) -> Topology:
     """Start the whole topology (see the module docstring) and wait until the API answers. ``paused``:
-    the DAGs start paused (a test unpauses what it drives, so no scheduled run gets in its way)."""
+    the DAGs start paused (a test unpauses what it drives, so no scheduled run gets in its way).
+    ``extra_env``: added to every component's environment (tests: shorter timeouts). ``name`` and
+    ``redis_db``: whose databases (two topologies never share them). ``sandbox_smtp=False``: the caller
+    runs the SMTP sink on ``smtp_port`` (a test stops and starts it)."""
     root = root or var_dir() / "prod-local"
     if _pids_file(root).exists():
         down(root)
     if fresh and root.exists():
         shutil.rmtree(root)
     pg = pg_server_url or os.environ.get("TTHC_PROD_PG_URL") or PG
-    topo = Topology(root, free_port(), free_port(), free_port(), pg)
+    topo = Topology(root, free_port(), free_port(), free_port(), pg, name, redis_db, sandbox_smtp)
     root.mkdir(parents=True, exist_ok=True)
     topo.home.mkdir(parents=True, exist_ok=True)
     (topo.home / "passwords.json").write_text(json.dumps({ADMIN_USER: ADMIN_PASSWORD}), encoding="utf-8")
     ensure_services(pg)
     if fresh:
-        recreate_databases(pg)
-    env = {**os.environ, **topo.env(),
+        recreate_databases(pg, name, topo.redis_url)
+    env = {**os.environ, **topo.env(), **(extra_env or {}), MARKER: str(root),
            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True" if paused else "False"}
     bin_dir = Path(sys.executable).parent
     airflow, tthc = str(bin_dir / "airflow"), str(bin_dir / "tthc")
@@ -213,20 +242,19 @@ def up(root: Path | None = None, *, fresh: bool = True, paused: bool = False, ti
     _run([tthc, "catalogue", "import", str(DATA_DIR / "province_catalogue.csv")], env)
     for pool, slots in POOLS.items():
         _run([airflow, "pools", "set", pool, str(slots), f"tthc rate limit for {pool}"], env)
-    pids: dict[str, int] = {}
-    pids["sandbox"] = _spawn("sandbox", [tthc, "sandbox", "serve", "--port", str(topo.http_port), "--smtp-port",
-                                         str(topo.smtp_port), "--state-dir", str(root / "sandbox"),
-                                         "--outbox", str(root / "outbox")], env, topo.logs)
-    pids["api-server"] = _spawn("api-server", [airflow, "api-server", "--port", str(topo.api_port)], env, topo.logs)
-    for name in ("scheduler", "dag-processor", "triggerer"):
-        pids[name] = _spawn(name, [airflow, name], env, topo.logs)
-    for n, worker in enumerate(WORKERS):
-        wenv = {**env, "TTHC_WORKER_NAME": worker, "AIRFLOW__CORE__HOSTNAME_CALLABLE": "tthc_dev.prodlocal.worker_hostname",
-                "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(8793 + n)}
-        pids[worker] = _spawn(worker, [airflow, "celery", "worker", "--celery-hostname", f"{worker}@%h",
-                                       "--concurrency", "2"], wenv, topo.logs)
-    _pids_file(root).write_text(json.dumps({"topology": asdict(topo) | {"root": str(root)}, "pids": pids}, indent=2),
-                                encoding="utf-8")
+    (root / "topology.json").write_text(json.dumps(asdict(topo) | {"root": str(root)}, indent=2), encoding="utf-8")
+    spec = {"state_file": str(_pids_file(root)), "logs": str(topo.logs), "backoff_max": backoff_max,
+            "stable_after": 60, "grace": 20, "components": components(topo)}
+    (root / "supervisor.json").write_text(json.dumps(spec, indent=2), encoding="utf-8")
+    topo.logs.mkdir(parents=True, exist_ok=True)
+    with open(topo.logs / "supervisor.log", "ab") as out:
+        subprocess.Popen([sys.executable, "-m", "tthc_dev.supervisor", str(root / "supervisor.json")], env=env,
+                         stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + 30
+    while not (_pids_file(root).exists() and set(load(root)[1]) == set(spec["components"])):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the supervisor did not start the components; see {topo.logs / 'supervisor.log'}")
+        time.sleep(0.2)
     wait_until_ready(topo, timeout)
     return topo
 
@@ -248,11 +276,21 @@ def wait_until_ready(topo: Topology, timeout: float = 120) -> None:
     raise RuntimeError(f"prod-local did not become healthy in {timeout:.0f} s: {last}; logs in {topo.logs}")
 
 
+def _state(root: Path) -> dict:
+    return json.loads(_pids_file(root).read_text(encoding="utf-8"))
+
+
 def load(root: Path | None = None) -> tuple[Topology, dict[str, int]]:
+    """The topology and each component's current pid (a restarted component has a new one)."""
     root = root or var_dir() / "prod-local"
-    data = json.loads(_pids_file(root).read_text(encoding="utf-8"))
-    t = data["topology"]
-    return Topology(Path(t["root"]), t["api_port"], t["http_port"], t["smtp_port"], t["pg_server_url"]), data["pids"]
+    t = json.loads((root / "topology.json").read_text(encoding="utf-8"))
+    topo = Topology(**(t | {"root": Path(t["root"])}))
+    return topo, _state(root)["pids"] if _pids_file(root).exists() else {}
+
+
+def restarts(root: Path | None = None) -> dict[str, int]:
+    """How many times the supervisor restarted each component."""
+    return _state(root or var_dir() / "prod-local").get("restarts", {})
 
 
 def alive(pid: int) -> bool:
@@ -271,31 +309,23 @@ def alive(pid: int) -> bool:
 
 
 def down(root: Path | None = None, grace: float = 20) -> list[str]:
-    """Stop every process group ``up`` started (SIGTERM, then SIGKILL after ``grace`` seconds)."""
+    """Stop the topology (:func:`tthc_dev.supervisor.stop`: the supervisor, every process group it ever
+    started, every process carrying the topology's marker). Returns the components that were running."""
+    from tthc_dev.supervisor import stop
+
     root = root or var_dir() / "prod-local"
     if not _pids_file(root).exists():
         return []
-    _, pids = load(root)
-    for pid in pids.values():
-        try:
-            os.killpg(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline and any(alive(p) for p in pids.values()):
-        time.sleep(0.3)
-    for pid in pids.values():
-        try:
-            os.killpg(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+    state = stop(_pids_file(root), marker=(MARKER, str(root)), grace=grace)
     _pids_file(root).unlink()
-    return sorted(pids)
+    return sorted(state.get("pids", {}))
 
 
 def status(root: Path | None = None) -> dict[str, bool]:
-    _, pids = load(root)
-    return {name: alive(pid) for name, pid in pids.items()}
+    root = root or var_dir() / "prod-local"
+    state = _state(root)
+    out = {"supervisor": alive(state["supervisor"])} if state.get("supervisor") else {}
+    return out | {name: alive(pid) for name, pid in state["pids"].items()}
 
 
 # -- REST helpers (tests, operators' scripts) ------------------------------------------------------------

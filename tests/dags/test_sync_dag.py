@@ -85,7 +85,7 @@ def test_dry_run_sends_nothing(sync_dag, approved, sandbox):
     run = sync_dag.test(logical_date=_logical(AS_OF), run_conf=_conf(AS_OF, dry_run=True))
     states = _states(run)
     assert states == {"sync_cms": "success", "sync_province_portal": "success", "sync_csdl": "success",
-                      "reconcile": "skipped"}
+                      "reconcile": "skipped", "channels_published": "success"}
     assert sandbox.stats() == before
     assert approved.scalar(select(func.count()).select_from(Posting)) == 0
     planned = run.get_task_instance("sync_cms").xcom_pull(task_ids="sync_cms")["planned"]
@@ -105,6 +105,7 @@ def test_one_channel_failing_does_not_stop_the_others_and_alerts_once(sync_dag, 
         assert states["sync_cms"] == "failed"
         assert states["sync_province_portal"] == "success" and states["sync_csdl"] == "success"
         assert states["reconcile"] == "failed"  # it ran (all_done) and reports the CMS it could not read
+        assert states["channels_published"] == "failed" and str(run.state) == "failed"
     s = approved
     s.expire_all()
     assert s.get(SourceHealth, "sync_cms").consecutive_failures == 4

@@ -23,6 +23,12 @@ DEFAULT_ARGS = {
     "on_failure_callback": [OpsMailNotifier()],
 }
 
+
+def on_failure(*notifiers) -> list:
+    """A task's failure callbacks: the DAG's ops alert plus the task's own (a task's ``on_failure_callback``
+    replaces the one in ``default_args``, so a task that sets its own must list the ops alert again)."""
+    return [*DEFAULT_ARGS["on_failure_callback"], *notifiers]
+
 INGEST_PARAMS = {
     "full_refresh": Param(False, type="boolean",
                           description="Ignore the watermarks and re-read everything in the window"),

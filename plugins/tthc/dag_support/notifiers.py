@@ -14,10 +14,13 @@ log = logging.getLogger(__name__)
 
 
 def send_ops_mail(*, kind: str, key: str, subject: str, text: str) -> None:
-    """One ops email (HTML + plain text) to the IT list, at most once per (kind, key) by the mail ledger."""
+    """One ops email (HTML + plain text) to the IT list, at most once per (kind, key) by the mail ledger.
+
+    The mail is kept in the ledger until it is sent: when SMTP is down it goes out later, once (the next
+    alert sends what is pending first, and the report DAGs flush it every morning)."""
     from tthc.core.config import get_endpoint, load_department
     from tthc.db.session import session_scope
-    from tthc.reports.mail import OutgoingMail, YagmailMailer, send_once
+    from tthc.reports.mail import OutgoingMail, YagmailMailer, send_once, send_pending
 
     dept = load_department()
     if not dept.ops_recipients:
@@ -26,9 +29,13 @@ def send_ops_mail(*, kind: str, key: str, subject: str, text: str) -> None:
         kind=kind, period_key=key, sender=dept.sender, recipients=tuple(dept.ops_recipients),
         subject=subject, html="<pre>" + text.replace("&", "&amp;").replace("<", "&lt;") + "</pre>", text=text,
     )
+    mailer = YagmailMailer.from_endpoint(get_endpoint("tthc_smtp"))
     with session_scope() as session:
-        send_once(session, YagmailMailer.from_endpoint(get_endpoint("tthc_smtp")), mail,
-                  archive_dir=dept.archive_path())
+        send_once(session, mailer, mail, archive_dir=dept.archive_path(), keep=True)
+        # SMTP answers: what earlier alerts could not send goes out now, once
+        pending = send_pending(session, mailer, archive_dir=dept.archive_path())
+    if pending.sent:
+        log.info("sent %d pending ops mail(s)", len(pending.sent))
 
 
 class OpsMailNotifier(BaseNotifier):

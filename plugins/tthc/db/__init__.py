@@ -11,6 +11,7 @@ from tthc.db.models import (  # noqa: F401
     Flag,
     MailLog,
     Posting,
+    PostingClaim,
     Procedure,
     ProcedureVersion,
     RawSnapshot,

@@ -268,6 +268,24 @@ class Posting(Base):
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
+class PostingClaim(Base):
+    """One writer per channel object: a try claims (channel, object, version) before writing it and
+    deletes the claim with the ledger row it then stores. ``holder`` names the try (DAG, run, task,
+    try number, host, process); a claim whose ``lease_until`` has passed may be taken over (its holder
+    is presumed dead), by a writer that looks the object up on the channel first."""
+
+    __tablename__ = "posting_claims"
+    __table_args__ = (UniqueConstraint("channel", "object_key", "version", name="uq_posting_claim"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    object_key: Mapped[str] = mapped_column(String(255))
+    version: Mapped[int] = mapped_column(Integer)
+    holder: Mapped[str] = mapped_column(String(255))
+    claimed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    lease_until: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    taken_over_from: Mapped[str | None] = mapped_column(String(255))
+
+
 class MailLog(Base):
     """Ledger of emails: one row per (kind, period, recipient); a row ``sent`` means that recipient got
     that report for that period (rows from before per-recipient sending have recipient "")."""
@@ -284,6 +302,12 @@ class MailLog(Base):
     status: Mapped[str] = mapped_column(String(16), default="sending")  # sending | sent | failed
     sends: Mapped[int] = mapped_column(Integer, default=1)  # 1, then +1 for each deliberate resend
     archive_path: Mapped[str | None] = mapped_column(Text)  # the .eml kept after sending
+    # a mail that must go out even if its sender never runs again (ops alerts): what to send, kept until
+    # it is sent, so a later flush (tthc.reports.mail.send_pending) delivers it once SMTP answers again
+    payload: Mapped[dict | None] = mapped_column(JSON)
+    attempted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # the last SMTP attempt
+    sending_by: Mapped[str | None] = mapped_column(String(255))  # host:pid:random of that attempt's process
+    last_error: Mapped[str | None] = mapped_column(Text)
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 

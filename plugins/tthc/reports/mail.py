@@ -6,6 +6,15 @@ period again, unless ``resend`` is asked for (then the row counts one more send 
 new Message-ID). A row left ``sending`` or ``failed`` (SMTP down, the process died mid-send) is retried
 with the same deterministic Message-ID, so a mail client shows at most one message even in that case.
 
+Two senders never send one row at once: a row moves to ``sending`` by compare-and-set (the insert under
+the ledger's unique key, or an update conditioned on the state read), and a row another process left
+``sending`` is taken over only after :data:`SENDING_LEASE` (that process is presumed dead), or at once
+when that process, on this host, no longer exists.
+
+A mail sent with ``keep=True`` (the ops alerts) stores what it says in the row (``payload``) until it is
+sent: if SMTP is down when it is due, :func:`send_pending` delivers it later — from the next alert, or
+the report DAGs' ``flush_ops_mail`` step — once, even if the task that raised it never runs again.
+
 Each recipient gets their own message (so one bad address does not block the others and the ledger can
 say who got what). Every sent message is archived as ``.eml`` and ``.html`` under
 ``<archive>/<kind>/<period>/`` (``Department.archive_path()``), attachments included in the ``.eml``.
@@ -15,18 +24,24 @@ from __future__ import annotations
 
 import email.policy
 import hashlib
+import logging
 import re
 import unicodedata
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tthc.core.config import Endpoint
+from tthc.core.identity import is_gone, process_identity
 from tthc.db.models import MailLog
 
 SENDER_NAME = "Hệ thống KSTTHC"
@@ -36,10 +51,19 @@ SENDER_NAME = "Hệ thống KSTTHC"
 # wrapped (quoted-printable, base64) when they are set.
 WIRE_POLICY = email.policy.SMTP.clone(max_line_length=None)
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# a row left ``sending`` this long ago belongs to a sender presumed dead (an SMTP attempt times out in 30 s)
+SENDING_LEASE = timedelta(seconds=120)
+NO_SYNC = {"synchronize_session": False}
+
+log = logging.getLogger(__name__)
 
 
 class MailError(RuntimeError):
     pass
+
+
+class MailBusyError(MailError):
+    """Another live sender has the row (nothing was tried on SMTP by this one)."""
 
 
 @dataclass(frozen=True)
@@ -140,6 +164,7 @@ class MailOutcome:
     sent_to: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # already sent earlier
     failed: list[str] = field(default_factory=list)
+    busy: list[str] = field(default_factory=list)  # another sender is on it right now
     archived: list[str] = field(default_factory=list)
 
 
@@ -157,11 +182,68 @@ def archive(mail: OutgoingMail, recipient: str, message: EmailMessage, archive_d
     return eml
 
 
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _payload(mail: OutgoingMail) -> dict[str, Any]:
+    if mail.parts:
+        raise ValueError(f"{mail.kind}: a mail kept for a later send cannot carry files")
+    return {"sender": mail.sender, "subject": mail.subject, "html": mail.html, "text": mail.text}
+
+
+def _take(session: Session, mail: OutgoingMail, recipient: str, resend: bool, keep: bool,
+          now: datetime) -> MailLog | str:
+    """The ledger row of ``recipient``, moved to ``sending`` for this sender by compare-and-set; or why not:
+    ``"sent"`` (already sent) or ``"busy"`` (another live sender has it)."""
+    me = process_identity()
+    for _ in range(3):
+        row = session.scalar(select(MailLog).where(MailLog.kind == mail.kind, MailLog.period_key == mail.period_key,
+                                                   MailLog.recipient == recipient))
+        if row is None:
+            row = MailLog(kind=mail.kind, period_key=mail.period_key, recipient=recipient, subject=mail.subject,
+                          recipients=recipient, sends=1, status="sending", attempted_at=now, sending_by=me,
+                          message_id=mail.message_id(recipient, 1), payload=_payload(mail) if keep else None)
+            session.add(row)
+            try:
+                session.commit()
+                return row
+            except IntegrityError:  # another sender inserted it first
+                session.rollback()
+                continue
+        session.refresh(row)
+        if row.status == "sent" and not resend:
+            return "sent"
+        if row.status == "sending" and row.attempted_at is not None and \
+                _aware(row.attempted_at) > now - SENDING_LEASE and not is_gone(row.sending_by):
+            return "busy"
+        sends = row.sends + 1 if row.status == "sent" else row.sends
+        same = [MailLog.id == row.id, MailLog.status == row.status, MailLog.sends == row.sends]
+        same.append(MailLog.attempted_at.is_(None) if row.attempted_at is None
+                    else MailLog.attempted_at == row.attempted_at)
+        values: dict[str, Any] = {"status": "sending", "subject": mail.subject, "sends": sends, "attempted_at": now,
+                                  "sending_by": me, "message_id": mail.message_id(recipient, sends)}
+        if keep:
+            values["payload"] = _payload(mail)
+        taken = session.execute(update(MailLog).where(*same).values(**values), execution_options=NO_SYNC).rowcount
+        session.commit()
+        session.refresh(row)
+        if taken == 1:
+            return row
+    return "busy"
+
+
 def send_once(session: Session, mailer: Mailer, mail: OutgoingMail, *, archive_dir: Path | None = None,
-              resend: bool = False) -> MailOutcome:
+              resend: bool = False, keep: bool = False,
+              clock: Callable[[], datetime] = _utcnow) -> MailOutcome:
     """Send ``mail`` to each recipient who has not had it (see the module docstring); commits the ledger
-    around each send. Raises :class:`MailError` after trying every recipient if any send failed (the task
-    retries; those already served are not sent again)."""
+    around each send. ``keep``: store the mail in the ledger until it is sent (:func:`send_pending`).
+    Raises :class:`MailError` after trying every recipient if any send failed or another sender had one
+    (the task retries; those already served are not sent again)."""
     for value in (mail.subject, mail.html, mail.text):
         if not unicodedata.is_normalized("NFC", value):
             raise ValueError(f"{mail.kind}: text is not Unicode NFC")
@@ -170,30 +252,24 @@ def send_once(session: Session, mailer: Mailer, mail: OutgoingMail, *, archive_d
     outcome = MailOutcome(False, "")
     errors = []
     for recipient in mail.recipients:
-        row = session.scalar(select(MailLog).where(MailLog.kind == mail.kind, MailLog.period_key == mail.period_key,
-                                                   MailLog.recipient == recipient))
-        if row is not None and row.status == "sent" and not resend:
+        row = _take(session, mail, recipient, resend, keep, clock())
+        if row == "sent":
             outcome.skipped.append(recipient)
             continue
-        if row is None:
-            row = MailLog(kind=mail.kind, period_key=mail.period_key, recipient=recipient, subject=mail.subject,
-                          recipients=recipient, sends=1, status="sending")
-            session.add(row)
-        elif row.status == "sent":  # resend asked for
-            row.sends += 1
-        row.status, row.subject = "sending", mail.subject
-        row.message_id = mail.message_id(recipient, row.sends)
-        session.commit()
+        if row == "busy":
+            outcome.busy.append(recipient)
+            errors.append(f"{recipient} is being sent by another process")
+            continue
         message = mail.message(recipient, row.sends)
         try:
             mailer.send(mail.sender, recipient, message)
         except MailError as exc:
-            row.status = "failed"
+            row.status, row.last_error = "failed", str(exc)[:2000]
             session.commit()
             outcome.failed.append(recipient)
             errors.append(str(exc))
             continue
-        row.status = "sent"
+        row.status, row.last_error = "sent", None
         session.commit()  # first: the message is out; a failing archive must never cause a second send
         outcome.sent_to.append(recipient)
         if archive_dir is not None:
@@ -203,5 +279,45 @@ def send_once(session: Session, mailer: Mailer, mail: OutgoingMail, *, archive_d
     outcome.sent = bool(outcome.sent_to)
     outcome.reason = "sent" if outcome.sent else ("already sent" if outcome.skipped else "failed")
     if errors:
-        raise MailError(f"{mail.kind} {mail.period_key}: not sent to {', '.join(outcome.failed)}: {errors[0]}")
+        not_sent = outcome.failed + outcome.busy
+        error = MailError if outcome.failed else MailBusyError
+        raise error(f"{mail.kind} {mail.period_key}: not sent to {', '.join(not_sent)}: {errors[0]}")
     return outcome
+
+
+@dataclass
+class PendingOutcome:
+    sent: list[str] = field(default_factory=list)  # "kind period recipient"
+    pending: list[str] = field(default_factory=list)  # still not sent (with the reason)
+
+
+def send_pending(session: Session, mailer: Mailer, *, archive_dir: Path | None = None,
+                 clock: Callable[[], datetime] = _utcnow) -> PendingOutcome:
+    """Send every kept mail (``keep=True``) that is not sent yet: failed, or left ``sending`` by a sender
+    presumed dead. Each goes out once (the same compare-and-set as :func:`send_once`); stops trying at
+    the first SMTP failure (the server is down: the rest waits for the next flush)."""
+    out = PendingOutcome()
+    rows = session.scalars(select(MailLog).where(MailLog.payload.is_not(None), MailLog.status != "sent")
+                           .order_by(MailLog.id)).all()
+    down = None
+    for row in rows:
+        label = f"{row.kind} {row.period_key} {row.recipient}"
+        if down is not None:
+            out.pending.append(f"{label}: {down}")
+            continue
+        p = row.payload or {}
+        mail = OutgoingMail(kind=row.kind, period_key=row.period_key, sender=p["sender"], recipients=(row.recipient,),
+                            subject=p["subject"], html=p["html"], text=p["text"])
+        try:
+            done = send_once(session, mailer, mail, archive_dir=archive_dir, keep=True, clock=clock)
+        except MailBusyError as exc:
+            out.pending.append(f"{label}: {exc}")
+            continue
+        except MailError as exc:
+            out.pending.append(f"{label}: {exc}")
+            down = str(exc)
+            continue
+        if done.sent_to:
+            out.sent.append(label)
+            log.info("pending mail sent: %s", label)
+    return out

@@ -47,3 +47,18 @@ def send_periodic(window: RunWindow, period_key: str | None = None, resend: bool
         out.append({"period": period.key, "subject": mail.subject, "sent_to": outcome.sent_to,
                     "skipped": outcome.skipped})
     return {"sent": out}
+
+
+def flush_ops_mail(window: RunWindow) -> dict[str, Any]:
+    """Send the ops alerts that could not be sent when they were raised (SMTP down), each once. Fails
+    while some still cannot be sent, so Airflow retries and the run shows it."""
+    from tthc.reports.mail import MailError, YagmailMailer, send_pending
+
+    dept = load_department()
+    mailer = YagmailMailer.from_endpoint(get_endpoint("tthc_smtp"))
+    with session_scope() as session:
+        outcome = send_pending(session, mailer, archive_dir=dept.archive_path())
+    if outcome.pending:
+        raise MailError(f"{len(outcome.pending)} ops mail(s) still not sent ({len(outcome.sent)} sent now): "
+                        + "; ".join(outcome.pending[:3]))
+    return {"sent": outcome.sent, "as_of": window.as_of.isoformat()}

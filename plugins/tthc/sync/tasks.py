@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict
 from typing import Any
 
@@ -31,9 +32,11 @@ def make_channel(name: str):
     return CsdlChannel(ep.base_url, ep.password or "", csdl_co_quan(load_department()), conn_id=conn_id)
 
 
-def sync_channel(name: str, window: RunWindow, dry_run: bool = False) -> dict[str, Any]:
-    """Publish the approved announcements and their procedures to one channel, exactly once."""
+def sync_channel(name: str, window: RunWindow, dry_run: bool = False, try_name: str | None = None) -> dict[str, Any]:
+    """Publish the approved announcements and their procedures to one channel, exactly once. ``try_name``
+    (``dag/run/task/try``) names this try in its claims, so an operator can tell who holds an object."""
     from tthc.db.health import record_success
+    from tthc.sync.claims import try_identity
     from tthc.sync.plan import objects_for
     from tthc.sync.publish import sync_channel as run_sync
 
@@ -41,7 +44,10 @@ def sync_channel(name: str, window: RunWindow, dry_run: bool = False) -> dict[st
     with session_scope() as session:
         objects = objects_for(name, session, dept)
         channel = None if dry_run else make_channel(name)
-        result = run_sync(session, channel or _DryChannel(name), objects, run_date=window.as_of, dry_run=dry_run)
+        # an object another try holds (a zombie of an earlier try still writing): wait for it a while
+        wait = float(os.environ.get("TTHC_CLAIM_WAIT_SECONDS", "120"))
+        result = run_sync(session, channel or _DryChannel(name), objects, run_date=window.as_of, dry_run=dry_run,
+                          holder=try_identity(try_name), wait_for_claims=wait)
     if not dry_run:
         with session_scope() as session:
             record_success(session, f"sync_{name}", window.as_of)
@@ -55,9 +61,11 @@ class _DryChannel:
         self.name = self.label = name
 
 
-def reconcile_channels(window: RunWindow, names: list[str], repair: bool = True) -> dict[str, Any]:
+def reconcile_channels(window: RunWindow, names: list[str], repair: bool = True,
+                       try_name: str | None = None) -> dict[str, Any]:
     """Read back each channel, report drift (missing, stale, extra) and repair what we own.
     A channel that cannot be read is reported, not fatal for the others."""
+    from tthc.sync.claims import try_identity
     from tthc.sync.plan import objects_for
     from tthc.sync.publish import reconcile
 
@@ -67,7 +75,7 @@ def reconcile_channels(window: RunWindow, names: list[str], repair: bool = True)
         try:
             with session_scope() as session:
                 report = reconcile(session, make_channel(name), objects_for(name, session, dept),
-                                   run_date=window.as_of, repair=repair)
+                                   run_date=window.as_of, repair=repair, holder=try_identity(try_name))
             out[name] = asdict(report) | {"drift": report.drift}
         except Exception as exc:  # noqa: BLE001 - reported per channel; the task fails after all are tried
             out[name] = {"error": f"{type(exc).__name__}: {exc}"}

@@ -120,7 +120,13 @@ class Channel(ABC):
 
     @abstractmethod
     def list_owned(self) -> list[RemoteObject]:
-        """Every object the channel shows that carries one of our keys."""
+        """Every object the channel shows that carries one of our keys (one entry per remote object: two
+        objects carrying one key are two entries)."""
+
+    def remove_duplicate(self, external_id: str, obj: ChannelObject) -> None:
+        """Take an extra copy of ``obj`` (a second remote object carrying its key) off the channel, never
+        deleting it for good: by default it is withdrawn."""
+        self.withdraw(external_id, obj)
 
 
 # WordPress error codes of a request refused for lack of rights (a 400 may carry one in its details:

@@ -3,7 +3,8 @@
 - an approved announcement → one **post** (the decision, its annex as tables, the annex file attached
   as a media item whose title is the file's Vietnamese name);
 - each procedure it announces → one **page**, kept current; an abolished procedure's page is
-  unpublished (status ``draft``), never deleted.
+  unpublished (status ``draft``), never deleted; an extra copy of one key (two pages with one
+  ``tthc_key``) is moved to the trash by reconciliation.
 
 Authentication: the Connection's login + an Application Password of an Editor account (HTTP Basic,
 WordPress ≥ 5.6); a password alone is sent as a Bearer token (a JWT plugin), which WordPress core treats
@@ -237,6 +238,11 @@ class CmsChannel(Channel):
         self.check_ready()
         path = f"{self._collection(obj)}/{external_id}"
         return self._published(self.http.json("PUT", path, json={"status": "draft"}))
+
+    def remove_duplicate(self, external_id: str, obj: ChannelObject) -> None:
+        """Move the extra copy to the trash (WordPress: ``DELETE`` without ``force``; restorable by an
+        editor, no longer public nor listed with ``status=any``, and its slug freed)."""
+        self.http.call("DELETE", f"{self._collection(obj)}/{external_id}", ok_statuses=(410,))
 
     def list_owned(self) -> list[RemoteObject]:
         self.check_ready()

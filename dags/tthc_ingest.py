@@ -11,6 +11,11 @@ watermark, bounded by the run's data interval. Stores decisions, their procedure
 * Pools: `national_portal` and each site's `pool` (one slot: be polite to government servers).
 * Sources run one after the other (they upsert the same decisions); one failing does not stop the
   next. A source failing N nights in a row sends one ops alert.
+* A source that could not be read down to its watermark (a page cut short, `max_pages` reached, the
+  portal's `AMOUNT` missing, ...) stores what it read, keeps its watermark and succeeds with
+  `incomplete_reason` in its summary; the night counts as failed for the source's alert streak. A failed
+  attachment download never fails a task: it is retried on later nights, listed in the digest and
+  alerted once after three failures.
 * Re-run: safe; upserts by natural keys, the watermark only moves after everything is stored.
 * Params `window_start` / `window_end` (ISO datetimes) override the window for a manual re-read;
   `full_refresh: true` ignores the watermarks and re-reads everything published in that window
@@ -42,10 +47,13 @@ def tthc_ingest():
     @task(pool="national_portal", on_failure_callback=on_failure(FailureStreakNotifier("national_portal")))
     def ingest_national_portal(**context):
         from tthc.core.window import window_from_context
+        from tthc.dag_support.ingest_alerts import alert_after_ingest
         from tthc.ingest import tasks
 
         params = context["params"]
-        return tasks.ingest_national_portal(window_from_context(context), params["full_refresh"], params["replay"])
+        summary = tasks.ingest_national_portal(window_from_context(context), params["full_refresh"], params["replay"])
+        alert_after_ingest(summary)  # an incomplete source, a persistent attachment failure: never fails
+        return summary
 
     previous = ingest_national_portal()
     results = [previous]
@@ -55,11 +63,14 @@ def tthc_ingest():
               on_failure_callback=on_failure(FailureStreakNotifier(site.name)))
         def ingest_site(site_name: str = site.name, **context):
             from tthc.core.window import window_from_context
+            from tthc.dag_support.ingest_alerts import alert_after_ingest
             from tthc.ingest import tasks
 
             params = context["params"]
-            return tasks.ingest_site(site_name, window_from_context(context), params["full_refresh"],
+            summary = tasks.ingest_site(site_name, window_from_context(context), params["full_refresh"],
                                         params["replay"])
+            alert_after_ingest(summary)
+            return summary
 
         current = ingest_site()
         previous >> current

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import HealthCheck, settings
 
 ROOT = Path(__file__).resolve().parents[1]
 # Real captured pages and API answers, read in place (never copied into the project).
@@ -38,6 +39,14 @@ os.environ.update({
     "TTHC_MIN_REQUEST_INTERVAL": "0",  # the sandbox is local; the politeness tests set their own
     "TTHC_CHANNEL_MIN_INTERVAL": "0",
 })
+
+# Generated-input tests (hypothesis): a bounded profile by default, so the whole generated-input suite
+# stays under a minute; HYPOTHESIS_PROFILE=deep for 2,000 examples per test (a probe, not CI).
+_HYPOTHESIS = {"deadline": None, "database": None, "print_blob": True,
+               "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large]}
+settings.register_profile("ci", max_examples=200, **_HYPOTHESIS)
+settings.register_profile("deep", max_examples=2000, **_HYPOTHESIS)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture(autouse=True)

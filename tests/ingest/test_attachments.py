@@ -310,13 +310,16 @@ def test_fetch_attachments_statuses_and_idempotency(session, files, http, store)
     assert third.counts["failed"] == 1 and rows[urls["big"]].status == "failed"  # "%PDF-000…" is not a PDF
 
 
-def test_fetch_attachments_network_error_propagates(session, files, http, store):
+def test_fetch_attachments_network_error_is_recorded_not_raised(session, files, http, store):
+    """A failed download no longer raises (issue 12, case 3: it rolled the whole source back)."""
     decision = add_decision(session)
     ok = files.add("/ok.txt", "Quyết định".encode(), "text/plain; charset=utf-8")
-    with pytest.raises(SourceError):
-        fetch_attachments(session, decision, [ok, files.url + "/gone.pdf"], http, store, fetched_at=RUN)
-    session.rollback()
-    assert session.scalar(sa.select(sa.func.count()).select_from(Attachment)) == 0
+    result = fetch_attachments(session, decision, [ok, files.url + "/gone.pdf"], http, store, fetched_at=RUN)
+    session.commit()
+    assert result.counts["stored"] == 1 and result.counts["fetch_failed"] == 1
+    rows = {a.url: a for a in session.scalars(sa.select(Attachment))}
+    assert rows[ok].status == "stored"
+    assert (rows[files.url + "/gone.pdf"].status, rows[files.url + "/gone.pdf"].http_status) == ("fetch_failed", 404)
 
 
 def test_attachment_natural_key_is_unique(session):

@@ -33,6 +33,11 @@ class LayoutChangedError(SourceError):
     """A page no longer has the expected structure (selector or key missing)."""
 
 
+class IncompleteAnswerError(SourceError):
+    """An answer arrived cut short, or its pages could not all be read (a page repeating an earlier one,
+    more pages than the hard cap): what it holds cannot be trusted to be all there is."""
+
+
 MAX_RETRY_AFTER = 120.0  # seconds: a server asking for longer fails the run instead of stalling it
 
 
@@ -77,6 +82,10 @@ class HttpCache:
     def put(self, url: str, page: CachedPage) -> None:
         raise NotImplementedError
 
+    def forget(self, url: str) -> None:
+        """Drop what is kept for ``url`` (e.g. a page that arrived cut short)."""
+        raise NotImplementedError
+
 
 class MemoryHttpCache(HttpCache):
     def __init__(self) -> None:
@@ -87,6 +96,9 @@ class MemoryHttpCache(HttpCache):
 
     def put(self, url: str, page: CachedPage) -> None:
         self.pages[url] = page
+
+    def forget(self, url: str) -> None:
+        self.pages.pop(url, None)
 
 
 class PoliteSession(requests.Session):

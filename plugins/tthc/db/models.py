@@ -117,8 +117,10 @@ class Decision(Base):
     # số hiệu numbers restart every year: the natural key is (số hiệu, agency, year signed)
     __table_args__ = (UniqueConstraint("so_hieu_key", "agency_name", "year", name="uq_decision_natural"),)
     id: Mapped[int] = mapped_column(primary_key=True)
-    so_hieu: Mapped[str] = mapped_column(String(64))  # as published, NFC
-    so_hieu_key: Mapped[str] = mapped_column(String(64))  # text.normalise_so_hieu
+    # 255: the portal's CODE may carry more than the number ("2226/QĐ-UBND ngày 04/12/2025", see
+    # ../shared/reference); longer values fail with ingest.store.FieldTooLongError, as every column does
+    so_hieu: Mapped[str] = mapped_column(String(255))  # normalised (text.normalise_so_hieu), NFC
+    so_hieu_key: Mapped[str] = mapped_column(String(255))  # text.normalise_so_hieu
     trich_yeu: Mapped[str] = mapped_column(Text)
     agency_name: Mapped[str] = mapped_column(String(255))
     agency_portal_id: Mapped[str | None] = mapped_column(String(32))
@@ -141,7 +143,7 @@ class DecisionSource(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     decision_id: Mapped[int] = mapped_column(ForeignKey("decisions.id"))
     source: Mapped[str] = mapped_column(String(64))
-    external_id: Mapped[str] = mapped_column(String(255))
+    external_id: Mapped[str] = mapped_column(String(1000))  # the portal's id, or a site's decision page URL
     url: Mapped[str | None] = mapped_column(Text)
     decision: Mapped[Decision] = relationship(back_populates="sources")
 
@@ -320,7 +322,9 @@ class Watermark(Base):
     updated_for: Mapped[date | None] = mapped_column(Date)
 
 
-ATTACHMENT_STATUSES = ("stored", "too_large", "unsupported", "failed")
+ATTACHMENT_STATUSES = ("stored", "too_large", "unsupported", "failed", "fetch_failed")
+# a download failing this many times in a row is persistent: listed in the nightly digest, one ops alert
+ATTACHMENT_ALERT_ATTEMPTS = 3
 
 
 class Attachment(Base):
@@ -328,7 +332,10 @@ class Attachment(Base):
 
     One row per (decision, url). ``status``: ``stored`` (file kept, text extracted), ``too_large`` (over the
     size limit, nothing kept), ``unsupported`` (file kept, no text extractor for its type), ``failed`` (file
-    kept, text extraction failed: see ``error``). ``text_key`` is ``tthc.core.text.match_key(text)`` for search.
+    kept, text extraction failed: see ``error``), ``fetch_failed`` (the download failed: ``http_status``,
+    ``error``; retried on the run of ``next_retry_for``, never again when that is empty). ``attempts``
+    counts downloads in a row that failed (0 once one succeeds). ``source`` is the source that listed it.
+    ``text_key`` is ``tthc.core.text.search_key(text)`` for search.
     """
 
     __tablename__ = "attachments"
@@ -345,6 +352,10 @@ class Attachment(Base):
     status: Mapped[str] = mapped_column(String(16))
     error: Mapped[str | None] = mapped_column(Text)
     fetched_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    source: Mapped[str | None] = mapped_column(String(64))
+    http_status: Mapped[int | None] = mapped_column(Integer)  # of the last download, when it got an answer
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_retry_for: Mapped[date | None] = mapped_column(Date, index=True)  # a run date, never the clock
     decision: Mapped[Decision] = relationship()
 
 

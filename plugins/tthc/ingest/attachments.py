@@ -5,7 +5,11 @@
 - :func:`extract_text` reads PDF (pypdf), DOCX (python-docx), plain text and HTML; the text is NFC with one
   paragraph per line.
 - :func:`fetch_attachments` does all of it for one decision and records an :class:`~tthc.db.models.Attachment`
-  row per URL, idempotently.
+  row per URL, idempotently. A download that fails (404, 5xx after the session's retries, a timeout, a link
+  that is not http(s)) never fails the run and never blocks the decision: it is recorded (``fetch_failed``,
+  HTTP status, error naming the source and the decision, attempts) and retried on a later run, with a
+  backoff counted in run dates (:func:`retry_due_attachments`); after ``ATTACHMENT_ALERT_ATTEMPTS`` failures
+  in a row it is listed in the nightly digest and the IT team gets one ops alert.
 - :func:`search` finds decisions by the text of their attachments, insensitive to case and to tone-mark
   placement (:func:`tthc.core.text.search_key`).
 """
@@ -19,7 +23,7 @@ import re
 import unicodedata
 import zipfile
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
@@ -32,9 +36,12 @@ from tthc.core.config import var_dir
 from tthc.core.fsutil import atomic_write_bytes
 from tthc.core.http import DEFAULT_TIMEOUT, SourceError
 from tthc.core.text import clean, search_key
-from tthc.db.models import Attachment, Decision
+from tthc.db.models import ATTACHMENT_ALERT_ATTEMPTS, Attachment, Decision
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
+FETCH_FAILED = "fetch_failed"
+MAX_ATTEMPTS = 10  # failed downloads in a row after which a URL is no longer retried (it stays listed)
+MAX_BACKOFF_DAYS = 30
 CHUNK_SIZE = 64 * 1024
 SNIPPET_CHARS = 160
 
@@ -59,6 +66,15 @@ class TooLarge(Exception):  # noqa: N818 - the name the callers use
 
 class ExtractionError(Exception):
     """A file of a supported type could not be read (corrupt, encrypted, truncated)."""
+
+
+class DownloadError(SourceError):
+    """A download failed; ``status`` is the HTTP status when the server answered, ``retry`` False when
+    trying again cannot help (not an http(s) link)."""
+
+    def __init__(self, message: str, status: int | None = None, retry: bool = True) -> None:
+        super().__init__(message)
+        self.status, self.retry = status, retry
 
 
 # -- storage --------------------------------------------------------------------------------------
@@ -105,11 +121,15 @@ class Downloaded:
 
 
 def download(session: requests.Session, url: str, max_bytes: int) -> Downloaded:
-    """GET ``url`` streaming; :class:`TooLarge` beyond ``max_bytes``; network/HTTP errors → SourceError."""
+    """GET ``url`` streaming; :class:`TooLarge` beyond ``max_bytes``; a link that is not http(s), network
+    and HTTP errors → :class:`DownloadError` (a SourceError)."""
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        raise DownloadError(f"{url[:200]}: not an http(s) link", retry=False)
     try:
         with session.get(url, stream=True, timeout=DEFAULT_TIMEOUT) as resp:
             if resp.status_code >= 400:
-                raise SourceError(f"{url}: HTTP {resp.status_code}")
+                raise DownloadError(f"{url}: HTTP {resp.status_code}", resp.status_code)
             filename = filename_from(resp.headers.get("Content-Disposition"), url)
             announced = resp.headers.get("Content-Length", "").strip()
             if announced.isdigit() and int(announced) > max_bytes:
@@ -120,8 +140,8 @@ def download(session: requests.Session, url: str, max_bytes: int) -> Downloaded:
                 if len(buf) > max_bytes:
                     raise TooLarge(url, len(buf), max_bytes, filename)
             content_type = resp.headers.get("Content-Type") or None
-    except requests.RequestException as exc:
-        raise SourceError(f"{url}: {exc}") from exc
+    except (requests.RequestException, ValueError) as exc:  # ValueError: a URL requests cannot even parse
+        raise DownloadError(f"{url}: {exc}") from exc
     return Downloaded(bytes(buf), content_type[:128] if content_type else None, filename)
 
 
@@ -273,11 +293,43 @@ def extract_text(data: bytes, filename: str, content_type: str | None) -> str | 
 
 @dataclass
 class AttachmentResult:
-    """What :func:`fetch_attachments` did: counts by status, plus ``skipped`` (already done)."""
+    """What :func:`fetch_attachments` did: counts by status, plus ``skipped`` (already done) and
+    ``waiting`` (a failed download whose retry date has not come)."""
 
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
         ("stored", "too_large", "unsupported", "failed", "skipped"), 0))
     attachments: list[Attachment] = field(default_factory=list)
+    tried: list[Attachment] = field(default_factory=list)  # downloaded (or attempted) by this call
+
+    def add(self, key: str, row: Attachment) -> None:
+        self.counts[key] = self.counts.get(key, 0) + 1
+        self.attachments.append(row)
+
+    def merge(self, other: AttachmentResult) -> None:
+        for key, n in other.counts.items():
+            self.counts[key] = self.counts.get(key, 0) + n
+        self.attachments += other.attachments
+        self.tried += other.tried
+
+    def persistent_failures(self) -> list[dict[str, object]]:
+        """The downloads tried now that have failed ``ATTACHMENT_ALERT_ATTEMPTS`` times or more in a row
+        (JSON-able, for the task's summary and the ops alert)."""
+        return [failure_summary(a) for a in self.tried
+                if a.status == FETCH_FAILED and a.attempts >= ATTACHMENT_ALERT_ATTEMPTS]
+
+
+def failure_summary(row: Attachment) -> dict[str, object]:
+    return {"url": row.url, "source": row.source, "decision": row.decision.so_hieu if row.decision else None,
+            "http_status": row.http_status, "attempts": row.attempts, "error": row.error,
+            "next_retry_for": row.next_retry_for.isoformat() if row.next_retry_for else None}
+
+
+def next_retry(as_of: date, attempts: int) -> date | None:
+    """The run date of the next try after ``attempts`` failed downloads in a row: 1, 2, 4, 8, 16, then
+    every 30 days; None (never) after :data:`MAX_ATTEMPTS`. Counted from the run's date, never the clock."""
+    if attempts >= MAX_ATTEMPTS:
+        return None
+    return as_of + timedelta(days=min(2 ** (attempts - 1), MAX_BACKOFF_DAYS))
 
 
 def _apply_content(row: Attachment, data: bytes, store: AttachmentStore) -> None:
@@ -296,6 +348,15 @@ def _apply_content(row: Attachment, data: bytes, store: AttachmentStore) -> None
         row.status, row.text, row.text_key = "stored", text, search_key(text)
 
 
+def _record_failure(row: Attachment, exc: SourceError, decision: Decision, source: str | None, as_of: date) -> None:
+    row.status = FETCH_FAILED
+    row.attempts = (row.attempts or 0) + 1
+    row.http_status = getattr(exc, "status", None)
+    where = f"{source or 'ingest'}: attachment of decision {decision.so_hieu}"
+    row.error = f"{where}: {exc}"[:2000]
+    row.next_retry_for = next_retry(as_of, row.attempts) if getattr(exc, "retry", True) else None
+
+
 def fetch_attachments(
     db_session: Session,
     decision: Decision,
@@ -305,15 +366,19 @@ def fetch_attachments(
     max_bytes: int = DEFAULT_MAX_BYTES,
     *,
     fetched_at: datetime,
+    source: str | None = None,
+    as_of: date | None = None,
 ) -> AttachmentResult:
     """Download, store and extract each attachment of ``decision``; one Attachment row per URL.
 
     Idempotent: a URL already ``stored`` or ``unsupported`` (with its file still in the store) is skipped;
     ``failed`` is re-extracted from the stored file without downloading; ``too_large`` is retried only
-    when ``max_bytes`` now allows its recorded size. Network and HTTP errors propagate as
-    :class:`SourceError` (the task fails and Airflow retries). Rows are flushed, not committed.
+    when ``max_bytes`` now allows its recorded size; ``fetch_failed`` is tried again only from its
+    ``next_retry_for`` (a run date: ``as_of``, by default the date of ``fetched_at``). A download that
+    fails is recorded, never raised: the decision is stored all the same. Rows are flushed, not committed.
     """
     result = AttachmentResult()
+    as_of = as_of or fetched_at.date()
     if decision.id is None:
         db_session.flush()
     existing = {
@@ -323,37 +388,73 @@ def fetch_attachments(
         row = existing.get(url)
         if row is not None:
             if row.status in ("stored", "unsupported") and row.content_hash and store.has(row.content_hash):
-                result.counts["skipped"] += 1
-                result.attachments.append(row)
+                result.add("skipped", row)
                 continue
             if row.status == "too_large" and (row.size or 0) > max_bytes:
-                result.counts["skipped"] += 1
-                result.attachments.append(row)
+                result.add("skipped", row)
+                continue
+            if row.status == FETCH_FAILED and (row.next_retry_for is None or row.next_retry_for > as_of):
+                result.add("waiting", row)
                 continue
             if row.status == "failed" and row.content_hash and store.has(row.content_hash):
                 _apply_content(row, store.get(row.content_hash), store)
                 row.fetched_at = fetched_at
-                result.counts[row.status] += 1
-                result.attachments.append(row)
+                result.add(row.status, row)
                 continue
+        row = row or Attachment(decision_id=decision.id, url=url, attempts=0)
+        row.source = source or row.source
         try:
             got = download(http, url, max_bytes)
         except TooLarge as exc:
-            row = row or Attachment(decision_id=decision.id, url=url)
             row.filename = exc.filename or filename_from(None, url)
             row.content_hash = row.content_type = row.text = row.text_key = None
             row.size, row.status, row.error = exc.size, "too_large", str(exc)
+            row.attempts, row.next_retry_for, row.http_status = 0, None, 200
+        except SourceError as exc:  # DownloadError, or robots.txt forbidding it
+            row.filename = row.filename or filename_from(None, url)
+            row.decision = decision
+            _record_failure(row, exc, decision, source, as_of)
         else:
-            row = row or Attachment(decision_id=decision.id, url=url)
             row.filename, row.content_type = got.filename, got.content_type
+            row.attempts, row.next_retry_for, row.http_status = 0, None, 200
             _apply_content(row, got.content, store)
         row.fetched_at = fetched_at
         if row.id is None:
             db_session.add(row)
             existing[url] = row
         db_session.flush()
-        result.counts[row.status] += 1
-        result.attachments.append(row)
+        result.add(row.status, row)
+        result.tried.append(row)
+    return result
+
+
+def retry_due_attachments(
+    db_session: Session,
+    source: str,
+    http: requests.Session,
+    store: AttachmentStore,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    *,
+    fetched_at: datetime,
+    as_of: date,
+) -> AttachmentResult:
+    """Try again the failed downloads of ``source`` whose retry date has come (``next_retry_for`` <=
+    ``as_of``, the run's date): what a run does after reading its source, so a file missing one night
+    (a 404 while the ministry uploads it, a server down) is fetched on a later night."""
+    result = AttachmentResult()
+    due = db_session.scalars(
+        select(Attachment).where(Attachment.source == source, Attachment.status == FETCH_FAILED,
+                                 Attachment.next_retry_for.is_not(None), Attachment.next_retry_for <= as_of)
+        .order_by(Attachment.decision_id, Attachment.id)
+    ).all()
+    by_decision: dict[int, list[str]] = {}
+    for row in due:
+        by_decision.setdefault(row.decision_id, []).append(row.url)
+    for decision_id, urls in by_decision.items():
+        decision = db_session.get(Decision, decision_id)
+        if decision is not None:
+            result.merge(fetch_attachments(db_session, decision, urls, http, store, max_bytes,
+                                           fetched_at=fetched_at, source=source, as_of=as_of))
     return result
 
 

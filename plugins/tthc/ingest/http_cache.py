@@ -15,6 +15,7 @@ from tthc.core.http import CachedPage, HttpCache, PoliteSession, make_session
 from tthc.db.models import HttpCacheEntry
 
 ROBOTS_MAX_AGE = 24 * 3600
+MAX_URL = 1000  # HttpCacheEntry.url: a longer URL is not cached (a cut key could answer for another URL)
 
 
 class DbHttpCache(HttpCache):
@@ -23,7 +24,9 @@ class DbHttpCache(HttpCache):
         self.clock = clock
 
     def get(self, url: str) -> CachedPage | None:
-        row = self.session.get(HttpCacheEntry, url[:1000])
+        if len(url) > MAX_URL:
+            return None
+        row = self.session.get(HttpCacheEntry, url)
         if row is None:
             return None
         if url.endswith("/robots.txt"):
@@ -33,14 +36,23 @@ class DbHttpCache(HttpCache):
         return CachedPage(row.etag, row.last_modified, row.content, row.content_type)
 
     def put(self, url: str, page: CachedPage) -> None:
-        row = self.session.get(HttpCacheEntry, url[:1000])
+        # validators longer than their columns are useless cut: such an answer is not cached at all
+        if len(url) > MAX_URL or len(page.etag or "") > 255 or len(page.last_modified or "") > 64:
+            return
+        row = self.session.get(HttpCacheEntry, url)
         if row is None:
-            row = HttpCacheEntry(url=url[:1000])
+            row = HttpCacheEntry(url=url)
             self.session.add(row)
-        row.etag, row.last_modified, row.content, row.content_type = (
-            page.etag, page.last_modified, page.content, page.content_type)
+        row.etag, row.last_modified, row.content = page.etag, page.last_modified, page.content
+        row.content_type = page.content_type[:128] if page.content_type else None
         row.fetched_at = datetime.fromtimestamp(self.clock(), tz=UTC)
         self.session.flush()
+
+    def forget(self, url: str) -> None:
+        row = self.session.get(HttpCacheEntry, url) if len(url) <= MAX_URL else None
+        if row is not None:
+            self.session.delete(row)
+            self.session.flush()
 
 
 def source_session(db_session: Session, retries: int = 3) -> PoliteSession:

@@ -3,19 +3,28 @@
 Each source has a watermark advanced only after everything up to it is stored, in the same
 transaction: a failed run leaves it where it was and the next run picks up the gap. Work is bounded by
 the run's window (``window_end`` is exclusive and comes from the run's data interval, never the clock).
+
+Completeness before the watermark moves: a run advances it only when it provably read down to the
+previous watermark (or the source's start date), or to the proven end of the source's list. A run that
+stops short — ``max_pages`` or a hard cap reached, a page cut short or without its pager, a page
+repeating an earlier one, the portal's ``AMOUNT`` missing, a decision's page or items that cannot be read
+in full — stores what it read, keeps the watermark and says why in ``IngestResult.incomplete_reason``
+(and the log); the next run reads again from the old watermark (upserts: nothing twice).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tthc.core.config import Department
-from tthc.core.http import SnapshotRecorder
+from tthc.core.http import IncompleteAnswerError, SnapshotRecorder
 from tthc.core.text import clean, match_key, normalise_so_hieu
 from tthc.db.models import (
     Decision,
@@ -24,10 +33,11 @@ from tthc.db.models import (
     Procedure,
 )
 from tthc.ingest.sources.html_listing.client import HtmlListingClient
+from tthc.ingest.sources.national_portal import settings as portal_settings
 from tthc.ingest.sources.national_portal.client import PortalClient
 from tthc.ingest.sources.national_portal.helpers import PortalDecision
 from tthc.ingest.sources.national_portal.settings import DETAIL_PATH as PORTAL_DETAIL_PATH
-from tthc.ingest.sources.national_portal.settings import PAGE_SIZE
+from tthc.ingest.sources.national_portal.settings import PAGE_SIZE  # noqa: F401 - tests patch it here
 from tthc.ingest.sources.national_portal.settings import SOURCE_NAME as PORTAL_SOURCE
 from tthc.ingest.store import (
     add_source,
@@ -38,9 +48,11 @@ from tthc.ingest.store import (
     upsert_item,
 )
 
-# (decision, attachment URLs) -> number of attachments stored; see tthc.ingest.attachments.fetch_attachments
-AttachmentFetcher = Callable[[Decision, list[str]], int]
+log = logging.getLogger(__name__)
 
+# (decision, attachment URLs) -> what was fetched: an int (attachments stored), or an object with
+# ``counts`` and ``tried`` (tthc.ingest.attachments.AttachmentResult); see tasks._Attachments
+AttachmentFetcher = Callable[[Decision, list[str]], Any]
 
 
 @dataclass
@@ -53,9 +65,28 @@ class IngestResult:
     skipped_agency: int = 0
     skipped_field: int = 0
     attachments: int = 0
+    attachments_failed: int = 0  # downloads that failed this run (recorded, retried on later runs)
     watermark_before: str | None = None
     watermark_after: str | None = None
     so_hieu: list[str] = field(default_factory=list)
+    # why the run could not prove it read everything down to the watermark (None: it did); the
+    # watermark was kept, what was read is stored
+    incomplete_reason: str | None = None
+    # persistent download failures seen this run (AttachmentResult.persistent_failures), for the ops alert
+    attachment_alerts: list[dict[str, Any]] = field(default_factory=list)
+
+    def incomplete(self, reason: str) -> None:
+        """Note why the run is incomplete (the first reason wins; later ones are logged)."""
+        log.warning("%s: incomplete run: %s", self.source, reason)
+        if self.incomplete_reason is None:
+            self.incomplete_reason = reason
+
+    def count_attachments(self, fetched: Any) -> None:
+        if isinstance(fetched, int):
+            self.attachments += fetched
+            return
+        self.attachments += fetched.counts.get("stored", 0)
+        self.attachments_failed += sum(1 for a in fetched.tried if a.status == "fetch_failed")
 
 
 def _watched(dept: Department) -> set[str]:
@@ -71,33 +102,59 @@ def _position(value: str | None, dept: Department) -> tuple[date, int]:
     return (date.fromisoformat(day), int(ident or 0))
 
 
+def _read_portal_list(client: PortalClient, mark: tuple[date, int], window_end: date
+                      ) -> tuple[dict[str, PortalDecision], str | None]:
+    """Page the decision list newest first down to ``mark``: (the decisions above it by id, None when the
+    list was provably read down to the mark or to its end, else why not)."""
+    fresh: dict[str, PortalDecision] = {}  # by id: a list shifting while we page yields no duplicate
+    seen: dict[tuple[str, ...], int] = {}
+    read = 0
+    cap = portal_settings.MAX_LIST_PAGES
+    for page in range(1, cap + 2):
+        if page > cap:
+            return fresh, (f"{PORTAL_SOURCE}: {cap} pages of the decision list read (settings.MAX_LIST_PAGES) "
+                           "without reaching the watermark")
+        rows = client.list_decisions(page)
+        if not rows:
+            if page == 1:
+                return fresh, None  # nothing published at all
+            return fresh, f"{PORTAL_SOURCE}: page {page} of the decision list is empty after {read} of its rows"
+        key = tuple(r.id for r in rows)
+        if key in seen:
+            return fresh, (f"{PORTAL_SOURCE}: page {page} of the decision list repeats page {seen[key]} "
+                           "(pageIndex ignored?)")
+        seen[key] = page
+        read += len(rows)
+        for row in rows:
+            if row.published >= window_end:
+                continue  # published after this run's window: a later run takes it
+            if row.position <= mark:
+                return fresh, None  # down to the watermark
+            fresh[row.id] = row
+        total = rows[0].total
+        if total is None or total < len(rows):
+            return fresh, (f"{PORTAL_SOURCE}: AMOUNT missing or unreadable on page {page} of the decision list "
+                           f"({rows[0].total!r}): cannot tell whether more pages follow")
+        if read >= total:
+            return fresh, None  # the end of the list
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 def ingest_portal(session: Session, client: PortalClient, recorder: SnapshotRecorder, dept: Department, *,
                   window_end: date, run_time: datetime, refresh_from: date | None = None,
                   attachments: AttachmentFetcher | None = None) -> IngestResult:
     """Page the decision list newest first down to the watermark; store what is new and watched.
 
     ``refresh_from`` (full refresh) ignores the watermark and re-reads everything published from that
-    date up to the window's end; stored rows are upserted, the watermark never moves backwards.
+    date up to the window's end; stored rows are upserted, the watermark never moves backwards. A
+    decision whose page or items cannot be read in full (:class:`IncompleteAnswerError`) is not stored
+    and makes the run incomplete.
     """
     result = IngestResult(PORTAL_SOURCE, watermark_before=get_watermark(session, PORTAL_SOURCE))
     mark = _position(result.watermark_before, dept) if refresh_from is None else (refresh_from, 0)
-    fresh: dict[str, PortalDecision] = {}  # by id: a list shifting while we page yields no duplicate
-    page = 1
-    while True:
-        rows = client.list_decisions(page)
-        if not rows:
-            break
-        reached_mark = False
-        for row in rows:
-            if row.published >= window_end:
-                continue  # published after this run's window: a later run takes it
-            if row.position <= mark:
-                reached_mark = True
-                break
-            fresh[row.id] = row
-        if reached_mark or page * PAGE_SIZE >= rows[0].total:
-            break
-        page += 1
+    fresh, reason = _read_portal_list(client, mark, window_end)
+    if reason is not None:
+        result.incomplete(reason)
 
     field_by_portal_id = {f.portal_id: f.key for f in session.scalars(select(Field)) if f.portal_id}
     scope_fields = set(dept.fields)
@@ -113,10 +170,14 @@ def ingest_portal(session: Session, client: PortalClient, recorder: SnapshotReco
         if fields and not scope_fields.intersection(field_keys):
             result.skipped_field += 1  # a watched ministry, but none of the department's fields
             continue
-        detail = client.decision_page(row.id)
-        items = client.decision_items(row.id)
+        try:
+            detail = client.decision_page(row.id)
+            items = client.decision_items(row.id)
+        except IncompleteAnswerError as exc:
+            result.incomplete(str(exc))
+            continue
         decision, created = upsert_decision(
-            session, so_hieu=row.so_hieu, agency_name=row.agency_name, run_time=run_time,
+            session, so_hieu=row.so_hieu, agency_name=row.agency_name, run_time=run_time, source=PORTAL_SOURCE,
             so_hieu_key=normalise_so_hieu(row.so_hieu), trich_yeu=row.trich_yeu,
             agency_portal_id=row.agency_id, published_date=row.published, signed_date=detail.signed,
             field_keys=",".join(field_keys),
@@ -130,16 +191,16 @@ def ingest_portal(session: Session, client: PortalClient, recorder: SnapshotReco
         single_field = field_keys[0] if len(field_keys) == 1 else None
         for item in items:
             upsert_item(session, decision, name=item.name, change_type=item.change_type,
-                        field_key=single_field, external_id=item.id)
+                        field_key=single_field, external_id=item.id, source=PORTAL_SOURCE)
             result.items += 1
         snapshot_ids = store_snapshots(session, recorder)
         decision.snapshot_id = snapshot_ids[page_snapshot.content_hash]
         if attachments is not None and detail.attachments:
-            result.attachments += attachments(decision, list(detail.attachments))
+            result.count_attachments(attachments(decision, list(detail.attachments)))
 
     store_snapshots(session, recorder)
     result.watermark_after = result.watermark_before
-    if fresh:
+    if fresh and result.incomplete_reason is None:
         newest = max(fresh.values(), key=lambda r: r.position)
         if result.watermark_before is None or newest.position > _position(result.watermark_before, dept):
             result.watermark_after = f"{newest.published.isoformat()}|{newest.id}"
@@ -156,7 +217,8 @@ def ingest_html_site(session: Session, client: HtmlListingClient, recorder: Snap
     """Read a site's listing newest first down to its watermark (the signing date); for each decision
     that announces procedures (the site's filter) from a watched agency, read its page: dates, the
     annex (codes, levels, replaced procedures) and attachments. ``refresh_from`` as in
-    :func:`ingest_portal`."""
+    :func:`ingest_portal`. The watermark moves only when the listing was read down to a row older than
+    it, or to the listing's proven end (``client.incomplete_reason`` says why not)."""
     cfg = client.cfg
     source = cfg.name
     result = IngestResult(source, watermark_before=get_watermark(session, source))
@@ -167,10 +229,12 @@ def ingest_html_site(session: Session, client: HtmlListingClient, recorder: Snap
     watched = _watched(dept)
     newest: date | None = None
     field_keys = _field_keys_by_name(session)
+    reached_mark = False
     for row in client.listing():
         if row.signed is None or row.signed >= window_end:
             continue  # undated, or signed after this run's window: a later run takes it
         if row.signed < mark:
+            reached_mark = True
             break
         newest = max(newest or row.signed, row.signed)
         if not row.matches_filter:
@@ -182,7 +246,11 @@ def ingest_html_site(session: Session, client: HtmlListingClient, recorder: Snap
             continue  # the watermark day itself: re-read only what was not stored yet
         result.decisions_seen += 1
         first_snapshot = len(recorder.snapshots)
-        detail = client.detail(row.detail_url) if row.detail_url and cfg.detail is not None else None
+        try:
+            detail = client.detail(row.detail_url) if row.detail_url and cfg.detail is not None else None
+        except IncompleteAnswerError as exc:
+            result.incomplete(str(exc))
+            continue
         agency = (detail.agency if detail and detail.agency else None) or row.agency or cfg.agency
         if not agency or match_key(agency) not in watched:
             result.skipped_agency += 1
@@ -190,6 +258,7 @@ def ingest_html_site(session: Session, client: HtmlListingClient, recorder: Snap
         decision, created = upsert_decision(
             session, so_hieu=row.so_hieu, agency_name=agency, run_time=run_time, trich_yeu=row.trich_yeu,
             signed_date=row.signed, effective_date=row.effective or (detail.effective if detail else None),
+            source=source,
         )
         if created:
             result.decisions_new += 1
@@ -198,17 +267,20 @@ def ingest_html_site(session: Session, client: HtmlListingClient, recorder: Snap
         for item in detail.annex if detail else []:
             upsert_item(session, decision, name=item.name, change_type=item.change_type, code=item.code,
                         levels=item.levels, field_key=field_keys.get(match_key(item.field_name or "")),
-                        replaces_code=item.replaces)
+                        replaces_code=item.replaces, source=source)
             result.items += 1
         snapshot_ids = store_snapshots(session, recorder)
         if decision.snapshot_id is None and len(recorder.snapshots) > first_snapshot:
             decision.snapshot_id = snapshot_ids[recorder.snapshots[first_snapshot].content_hash]
         if attachments is not None:
             links = [a.url for a in (detail.attachments if detail else row.attachments)]
-            result.attachments += attachments(decision, links)
+            result.count_attachments(attachments(decision, links))
+    if not reached_mark and (reason := getattr(client, "incomplete_reason", None)):
+        result.incomplete(reason)
     store_snapshots(session, recorder)
     result.watermark_after = result.watermark_before
-    if newest is not None and (result.watermark_before is None or newest.isoformat() > result.watermark_before):
+    if (newest is not None and result.incomplete_reason is None
+            and (result.watermark_before is None or newest.isoformat() > result.watermark_before)):
         result.watermark_after = newest.isoformat()
         set_watermark(session, source, result.watermark_after, window_end)
     result.requests = client.requests_made

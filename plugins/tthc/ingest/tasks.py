@@ -2,6 +2,16 @@
 
 Each function opens its own transaction and returns a small JSON-serialisable summary that Airflow
 keeps as the task's XCom.
+
+An incomplete run (``incomplete_reason`` in the summary: the source could not be read down to its
+watermark) stores what it read and keeps the watermark; it counts as a failed night in the source's
+health streak (:func:`tthc.db.health.record_failure`) instead of raising. Raising would roll nothing
+back (the decisions read are worth keeping) but would mark the task failed: Airflow would retry it
+(re-reading the same pages), the DAG's ops notifier would mail every night, and the decisions stored
+would wait for ``tthc_compare`` until the source is whole again (the Asset is only updated on success).
+Counted in the streak, the night shows in the digest's failing sources with its reason, the next night
+reads again from the old watermark, and a source incomplete N nights in a row gets the same single ops
+alert as a failing one (``tthc.dag_support.ingest_alerts``).
 """
 
 from __future__ import annotations
@@ -14,27 +24,50 @@ from tthc.core.window import RunWindow
 from tthc.db.session import session_scope
 
 
-def _attachment_fetcher(session, http, window: RunWindow):
-    from tthc.ingest.attachments import AttachmentStore, fetch_attachments
+class _Attachments:
+    """The attachment fetcher of one source's run: fetches each decision's files, then retries the
+    source's failed downloads whose retry date has come; keeps the persistent failures for the alert."""
 
-    store = AttachmentStore()
+    def __init__(self, session, http, window: RunWindow, source: str) -> None:
+        from tthc.ingest.attachments import AttachmentResult, AttachmentStore
 
-    def fetch(decision, urls: list[str]) -> int:
-        result = fetch_attachments(session, decision, urls, http, store, fetched_at=window.end)
-        return result.counts.get("stored", 0)
+        self.session, self.http, self.window, self.source = session, http, window, source
+        self.store = AttachmentStore()
+        self.done = AttachmentResult()
 
-    return fetch
+    def __call__(self, decision, urls: list[str]):
+        from tthc.ingest.attachments import fetch_attachments
+
+        result = fetch_attachments(self.session, decision, urls, self.http, self.store, fetched_at=self.window.end,
+                                   source=self.source, as_of=self.window.as_of)
+        self.done.merge(result)
+        return result
+
+    def finish(self, result) -> None:
+        """Retry what is due, then put the persistent failures on the run's result."""
+        from tthc.ingest.attachments import retry_due_attachments
+
+        retried = retry_due_attachments(self.session, self.source, self.http, self.store,
+                                        fetched_at=self.window.end, as_of=self.window.as_of)
+        result.count_attachments(retried)
+        self.done.merge(retried)
+        result.attachment_alerts = self.done.persistent_failures()
 
 
 def _tracked(source: str, window: RunWindow, work) -> dict[str, Any]:
     """Run one source's ingest in its own transaction; record its health in another one, so a failure
-    is counted even though the ingest itself rolled back (the alert comes from the task's notifier)."""
-    from tthc.db.health import record_success
+    is counted even though the ingest itself rolled back (the alert comes from the task's notifier).
+    An incomplete run is recorded as a failed night, with its reason (see the module's docstring)."""
+    from tthc.db.health import record_failure, record_success
 
     with session_scope() as session:
         result = work(session)
     with session_scope() as session:
-        record_success(session, source, window.as_of)
+        if result.incomplete_reason:
+            record_failure(session, source, window.as_of, f"Đọc chưa hết nguồn, mốc giữ nguyên: "
+                                                          f"{result.incomplete_reason}")
+        else:
+            record_success(session, source, window.as_of)
     return asdict(result)
 
 
@@ -59,9 +92,13 @@ def ingest_national_portal(window: RunWindow, full_refresh: bool = False, replay
         recorder = SnapshotRecorder(fetched_at=window.end)
         http = _http(session, replay)
         client = HttpPortalClient(base_url, session=http, recorder=recorder)
-        return ingest_portal(session, client, recorder, dept, window_end=window.as_of, run_time=window.end,
-                             refresh_from=window.first_day if (full_refresh or replay) else None,
-                             attachments=None if replay else _attachment_fetcher(session, http, window))
+        fetcher = None if replay else _Attachments(session, http, window, SOURCE_NAME)
+        result = ingest_portal(session, client, recorder, dept, window_end=window.as_of, run_time=window.end,
+                               refresh_from=window.first_day if (full_refresh or replay) else None,
+                               attachments=fetcher)
+        if fetcher is not None:
+            fetcher.finish(result)
+        return result
 
     return _tracked(SOURCE_NAME, window, work)
 
@@ -81,8 +118,12 @@ def ingest_site(site: str, window: RunWindow, full_refresh: bool = False, replay
         recorder = SnapshotRecorder(fetched_at=window.end)
         http = _http(session, replay)
         client = HtmlListingClient(cfg, base_url=base_url, session=http, recorder=recorder)
-        return ingest_html_site(session, client, recorder, dept, window_end=window.as_of, run_time=window.end,
-                                refresh_from=window.first_day if (full_refresh or replay) else None,
-                                attachments=None if replay else _attachment_fetcher(session, http, window))
+        fetcher = None if replay else _Attachments(session, http, window, cfg.name)
+        result = ingest_html_site(session, client, recorder, dept, window_end=window.as_of, run_time=window.end,
+                                  refresh_from=window.first_day if (full_refresh or replay) else None,
+                                  attachments=fetcher)
+        if fetcher is not None:
+            fetcher.finish(result)
+        return result
 
     return _tracked(cfg.name, window, work)

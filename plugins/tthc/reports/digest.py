@@ -22,7 +22,15 @@ from tthc.core.config import Department
 from tthc.core.labels import CHANNEL_NAMES
 from tthc.core.render import environment, render, vn_date
 from tthc.core.workdays import WorkCalendar
-from tthc.db.models import Announcement, Decision, Flag, Posting, SourceHealth
+from tthc.db.models import (
+    ATTACHMENT_ALERT_ATTEMPTS,
+    Announcement,
+    Attachment,
+    Decision,
+    Flag,
+    Posting,
+    SourceHealth,
+)
 from tthc.reports.mail import OutgoingMail
 
 SOON_WORKING_DAYS = 5
@@ -49,6 +57,8 @@ class Digest:
     drafts: list[Announcement] = field(default_factory=list)  # waiting for a person's approval
     published: list[ChannelSummary] = field(default_factory=list)
     failing: list[SourceHealth] = field(default_factory=list)
+    # attachments whose download failed ATTACHMENT_ALERT_ATTEMPTS times or more in a row
+    failing_attachments: list[Attachment] = field(default_factory=list)
     quiet: bool = False  # nothing to say (sent only on the quiet weekday)
 
     @property
@@ -63,7 +73,7 @@ class Digest:
     @property
     def has_news(self) -> bool:
         return bool(self.decisions or self.open_count or self.review or self.drafts or self.published
-                    or self.failing)
+                    or self.failing or self.failing_attachments)
 
 
 def build_digest(session: Session, *, window_start: datetime, window_end: datetime, as_of: date,
@@ -97,6 +107,10 @@ def build_digest(session: Session, *, window_start: datetime, window_end: dateti
         published=published,
         failing=list(session.scalars(select(SourceHealth).where(SourceHealth.consecutive_failures > 0)
                                      .order_by(SourceHealth.source))),
+        failing_attachments=list(session.scalars(
+            select(Attachment).where(Attachment.status == "fetch_failed",
+                                     Attachment.attempts >= ATTACHMENT_ALERT_ATTEMPTS)
+            .order_by(Attachment.source, Attachment.decision_id, Attachment.id).limit(MAX_LINKS))),
     )
     digest.quiet = not digest.has_news
     return digest
@@ -119,6 +133,8 @@ def subject_of(digest: Digest) -> str:
         parts.append(f"{len(digest.drafts)} dự thảo chờ phê duyệt")
     if digest.failing:
         parts.append(f"{len(digest.failing)} nguồn/kênh đang lỗi")
+    if digest.failing_attachments:
+        parts.append(f"{len(digest.failing_attachments)} tệp đính kèm không tải được")
     if not parts and digest.decisions:
         parts.append(f"{len(digest.decisions)} quyết định mới")
     if not parts and digest.published:

@@ -1,7 +1,7 @@
 """posting claims (one writer per channel object); mail ledger keeps what a pending alert must send
 
 Revision ID: 0007
-Revises: 0005 (re-chained to 0006 when merged beside it)
+Revises: 0006 (re-chained to 0006 when merged beside it)
 Create Date: 2026-11-28
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0007'
-down_revision = '0005'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 

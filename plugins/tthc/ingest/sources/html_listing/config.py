@@ -37,6 +37,9 @@ DETAIL_FIELDS = ("title", "so_hieu", "signed", "effective", "agency", "document_
 ANNEX_CELLS = ("code", "name", "change", "levels", "field", "replaces")
 ANNEX_REQUIRED_CELLS = ("name", "change")
 CHANGE_TYPES = ("new", "amended", "replaced", "abolished")
+# No run reads more listing pages than this, whatever listing.max_pages says: a site that never stops
+# announcing a "next" page cannot keep a task busy for hours (500 pages is 10,000+ decisions).
+HARD_MAX_PAGES = 500
 
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -65,10 +68,16 @@ class ListingConfig:
 
     * ``page_param``: the query parameter carrying the page number (``?page=N``), starting at
       ``first_page``;
-    * ``next_selector``: the "next page" link; when it is absent from a page, that page is the last.
+    * ``next_selector``: the "next page" link; when it is absent from a page, that page is the last
+      (a link to ``javascript:``/``#``, a disabled "next", too);
+    * ``pager_selector``: an element every page has, the last one too (the pager): a page without it was
+      cut short, so the run cannot tell whether it was the last;
+    * ``max_pages``: at most this many pages a run (at most :data:`HARD_MAX_PAGES`).
 
     With both, the link decides *whether* there is a next page and ``page_param`` builds its URL.
     With ``page_param`` only, paging stops at the first empty page. With neither, one page is read.
+    A run that stops before reading down to the source's watermark (``max_pages`` reached, a page cut
+    short, a pager missing, a page repeating an earlier one) keeps the watermark and says why.
     """
 
     path: str
@@ -76,6 +85,7 @@ class ListingConfig:
     next_selector: str | None = None
     first_page: int = 1
     max_pages: int = 50
+    pager_selector: str | None = None
 
 
 @dataclass(frozen=True)
@@ -125,6 +135,8 @@ class SiteConfig:
     source_file: Path | None = None
     enabled: bool = True  # a site can ship configured but off until its connection is set up
     pool: str = "html_sites"  # the Airflow pool limiting requests to this site
+    # text the end of every whole page holds (a page without it was cut short); null: no check
+    end_marker: str | None = "</html>"
 
 
 # ----------------------------------------------------------------------------------- validation
@@ -161,10 +173,13 @@ class _Checker:
             raise self.fail(full, f"must be a string, got {type(value).__name__}")
         return value.strip()
 
-    def integer(self, data: dict[str, Any], name: str, key: str, default: int, minimum: int) -> int:
+    def integer(self, data: dict[str, Any], name: str, key: str, default: int, minimum: int,
+                maximum: int | None = None) -> int:
         value = data.get(name, default)
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            raise self.fail(f"{key}.{name}", f"must be an integer >= {minimum}, got {value!r}")
+        if (isinstance(value, bool) or not isinstance(value, int) or value < minimum
+                or (maximum is not None and value > maximum)):
+            bounds = f">= {minimum}" + (f" and <= {maximum}" if maximum is not None else "")
+            raise self.fail(f"{key}.{name}", f"must be an integer {bounds}, got {value!r}")
         return value
 
     def selector(self, value: Any, key: str) -> str:
@@ -246,7 +261,7 @@ def _parse(data: Any, path: Path) -> SiteConfig:
     if not isinstance(data, dict):
         raise ValueError(f"{path}: the file must hold a mapping (a site configuration), got {type(data).__name__}")
     c.no_unknown(data, ("name", "agency", "base_url", "conn_id", "listing", "row", "fields", "date_format",
-                        "filter", "detail", "required", "encoding", "enabled", "pool"), "")
+                        "filter", "detail", "required", "encoding", "enabled", "pool", "end_marker"), "")
     enabled = data.get("enabled", True)
     if not isinstance(enabled, bool):
         raise c.fail("enabled", "must be true or false")
@@ -271,7 +286,8 @@ def _parse(data: Any, path: Path) -> SiteConfig:
     lst = c.mapping(data.get("listing"), "listing") if data.get("listing") is not None else None
     if lst is None:
         raise c.fail("listing", "required")
-    c.no_unknown(lst, ("path", "page_param", "next_selector", "first_page", "max_pages"), "listing")
+    c.no_unknown(lst, ("path", "page_param", "next_selector", "first_page", "max_pages", "pager_selector"),
+                 "listing")
     listing_path = c.text(lst, "path", "listing", required=True)
     assert listing_path is not None
     if not listing_path.startswith("/"):
@@ -282,7 +298,9 @@ def _parse(data: Any, path: Path) -> SiteConfig:
         next_selector=c.selector(lst["next_selector"], "listing.next_selector")
         if lst.get("next_selector") is not None else None,
         first_page=c.integer(lst, "first_page", "listing", 1, 0),
-        max_pages=c.integer(lst, "max_pages", "listing", 50, 1),
+        max_pages=c.integer(lst, "max_pages", "listing", 50, 1, HARD_MAX_PAGES),
+        pager_selector=c.selector(lst["pager_selector"], "listing.pager_selector")
+        if lst.get("pager_selector") is not None else None,
     )
 
     row = c.selector(data.get("row"), "row")
@@ -322,10 +340,15 @@ def _parse(data: Any, path: Path) -> SiteConfig:
         except LookupError as exc:
             raise c.fail("encoding", f"unknown encoding {encoding!r}") from exc
 
+    end_marker = data.get("end_marker", "</html>")
+    if end_marker is not None and (not isinstance(end_marker, str) or not end_marker.strip()):
+        raise c.fail("end_marker", "must be a non-empty string (e.g. '</html>') or null (no check)")
+
     return SiteConfig(
         name=name, listing=listing, row=row, fields=fields, base_url=base_url, conn_id=conn_id,
         agency=c.text(data, "agency", ""), attachments=attachments, date_formats=date_formats, filter=flt,
         detail=detail, required=required, encoding=encoding, source_file=path, enabled=enabled, pool=pool,
+        end_marker=end_marker.strip() if end_marker is not None else None,
     )
 
 

@@ -1,25 +1,26 @@
 """Parsing of a configured site's listing and detail pages (pure functions, no network).
 
 All text is NFC, entity-decoded and whitespace-collapsed (:func:`tthc.core.text.clean`); all URLs are
-absolute. A page without the configured structure raises :class:`LayoutChangedError` naming the site
-and the selector: a layout change must fail the run, never read as "no new decisions".
+absolute http(s) URLs (any other link is dropped: :func:`tthc.ingest.sources.pages.http_link`). A page
+without the configured structure raises :class:`LayoutChangedError` naming the site and the selector: a
+layout change must fail the run, never read as "no new decisions". Whether a listing page arrived whole
+and has its pager is reported on the :class:`ListingPage`, for the client to decide.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
-from urllib.parse import parse_qsl, unquote, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 from bs4 import BeautifulSoup, Tag
-from bs4.dammit import UnicodeDammit
 
 from tthc.core.http import LayoutChangedError
 from tthc.core.text import clean, match_key, strip_accents
 from tthc.ingest.sources.html_listing.config import AttachmentSpec, FieldSpec, FilterConfig, SiteConfig
+from tthc.ingest.sources.pages import decode_page, http_link, is_whole
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,9 @@ class ListingRow:
 class ListingPage:
     rows: list[ListingRow] = field(default_factory=list)
     next_url: str | None = None
+    whole: bool = True  # False: the page was cut short (no end marker); its last row, maybe cut, is dropped
+    pager: bool = True  # False: the configured pager_selector is not on the page
+    bad_next: str | None = None  # a "next" link that is there but cannot be followed (not http(s))
 
 
 @dataclass(frozen=True)
@@ -78,12 +82,8 @@ class DetailPage:
 
 
 def soup_of(html: str | bytes) -> BeautifulSoup:
-    """Parse a page. Bytes are decoded from their declared charset (BOM, <meta>), else guessed;
-    the markup is NFC-normalised before parsing so selectors on text (:-soup-contains) see NFC too."""
-    if isinstance(html, bytes):
-        decoded = UnicodeDammit(html, is_html=True).unicode_markup
-        html = decoded if decoded is not None else html.decode("utf-8", errors="replace")
-    return BeautifulSoup(unicodedata.normalize("NFC", html), "lxml")
+    """Parse a page (:func:`tthc.ingest.sources.pages.soup_of`)."""
+    return BeautifulSoup(decode_page(html), "lxml")
 
 
 @lru_cache(maxsize=64)
@@ -103,21 +103,24 @@ def matches_filter(trich_yeu: str, flt: FilterConfig) -> bool:
     return True
 
 
-def _value(node: Tag, spec: FieldSpec) -> str | None:
-    """The cleaned value at ``spec`` under ``node``; None when absent or empty."""
+def _value(node: Tag, spec: FieldSpec, *, link: bool = False) -> str | None:
+    """The cleaned value at ``spec`` under ``node``; None when absent or empty. A ``link`` (an href) is
+    only stripped: its entities were decoded by the parser, decoding again would change the URL."""
     el = node.select_one(spec.selector)
     if el is None:
         return None
     if spec.attr:
         raw = el.get(spec.attr)
-        value = clean(" ".join(raw) if isinstance(raw, list) else raw)
+        raw = " ".join(raw) if isinstance(raw, list) else raw
+        value = (raw or "").strip() if link else clean(raw)
     else:
         value = clean(el.get_text())
     if spec.regex is not None and value:
         m = spec.regex.search(value)
         if m is None:
             return None
-        value = clean(m.group(1) if m.re.groups else m.group(0))
+        value = m.group(1) if m.re.groups else m.group(0)
+        value = (value or "").strip() if link else clean(value)
     return value or None
 
 
@@ -145,12 +148,9 @@ def _attachments(node: Tag, spec: AttachmentSpec | None, base_url: str) -> list[
     out: list[Attachment] = []
     seen: set[str] = set()
     for el in node.select(spec.selector):
-        raw = clean(el.get(spec.attr) if isinstance(el.get(spec.attr), str) else None)
-        if not raw or raw.startswith("#") or raw.lower().startswith(("javascript:", "mailto:")):
-            continue
-        url = urljoin(base_url, raw)
-        if url in seen:
-            continue
+        url = http_link(base_url, el.get(spec.attr))
+        if url is None or url in seen:
+            continue  # no link, a fragment, javascript:, data:, file:, mailto:... never downloaded
         seen.add(url)
         filename = _filename(url)
         out.append(Attachment(url=url, label=clean(el.get_text()) or filename or url, filename=filename))
@@ -187,46 +187,62 @@ def _current_page(cfg: SiteConfig, page_url: str) -> int:
     return cfg.listing.first_page
 
 
-def _next_url(soup: BeautifulSoup, cfg: SiteConfig, page_url: str) -> str | None:
+def _next_url(soup: BeautifulSoup, cfg: SiteConfig, page_url: str) -> tuple[str | None, str | None]:
+    """(URL of the next page or None on the last page, a "next" link that cannot be followed)."""
     lst = cfg.listing
     if lst.next_selector:
         link = soup.select_one(lst.next_selector)
-        href = clean(link.get("href") if link is not None and isinstance(link.get("href"), str) else None)
-        if not href or href.lower().startswith("javascript:"):
-            return None
+        raw = link.get("href") if link is not None else None
+        href = raw.strip() if isinstance(raw, str) else ""
+        if not href or href.startswith("#") or href.lower().startswith("javascript:"):
+            return None, None  # no link, or a disabled one: the last page
         if lst.page_param:
-            return with_page(page_url, lst.page_param, _current_page(cfg, page_url) + 1)
-        return urljoin(page_url, href)
+            return with_page(page_url, lst.page_param, _current_page(cfg, page_url) + 1), None
+        url = http_link(page_url, href)
+        return (url, None) if url is not None else (None, href[:200])
     if lst.page_param:
-        return with_page(page_url, lst.page_param, _current_page(cfg, page_url) + 1)
-    return None
+        return with_page(page_url, lst.page_param, _current_page(cfg, page_url) + 1), None
+    return None, None
 
 
-def parse_listing(html: str | bytes, cfg: SiteConfig, page_url: str, *, allow_empty: bool = False) -> ListingPage:
+def parse_listing(html: str | bytes, cfg: SiteConfig, page_url: str, *, allow_empty: bool = False,
+                  check_end: bool = False) -> ListingPage:
     """The rows of one listing page and the URL of the next page (None on the last page).
 
     A page without rows raises LayoutChangedError unless ``allow_empty`` (the client allows it past the
-    first page of a ``page_param``-only listing, where an empty page marks the end).
+    first page of a ``page_param``-only listing, where an empty page marks the end). ``check_end`` (a
+    whole page as served, not a fragment): a page without ``cfg.end_marker`` at its end was cut short;
+    it is marked so and its last row, which may have lost cells or half its text, is dropped.
     """
-    soup = soup_of(html)
+    text = decode_page(html)
+    soup = BeautifulSoup(text, "lxml")
     rows = soup.select(cfg.row)
     if not rows:
         if allow_empty:
-            return ListingPage()
+            return ListingPage(whole=not check_end or is_whole(text, cfg.end_marker))
         raise LayoutChangedError(f"{cfg.name}: listing {page_url} has no rows matching '{cfg.row}' "
                                  "(layout changed?)")
-    page = ListingPage(next_url=_next_url(soup, cfg, page_url))
+    next_url, bad_next = _next_url(soup, cfg, page_url)
+    page = ListingPage(next_url=next_url, bad_next=bad_next, whole=not check_end or is_whole(text, cfg.end_marker),
+                       pager=cfg.listing.pager_selector is None or soup.select_one(cfg.listing.pager_selector)
+                       is not None)
+    if not page.whole:
+        rows = rows[:-1]  # where the page was cut: that row may have lost cells or half its text
     for n, row in enumerate(rows, start=1):
         where = f"listing {page_url} row {n}"
         values: dict[str, str | None] = {}
         for name, spec in cfg.fields.items():
-            values[name] = _value(row, spec)
+            values[name] = _value(row, spec, link=name == "detail_link")
             if values[name] is None and name in cfg.required:
                 raise LayoutChangedError(f"{cfg.name}: {where} has no {name} matching '{spec.selector}'"
                                          f"{f' (attribute {spec.attr})' if spec.attr else ''} (layout changed?)")
         dates = {k: _date(cfg, cfg.fields[k], values.get(k), where) if k in cfg.fields else None
                  for k in ("signed", "effective")}
         link = values.get("detail_link")
+        detail_url = http_link(page_url, link) if link else None
+        if link and detail_url is None and "detail_link" in cfg.required:  # data:, file:, vbscript:...
+            raise LayoutChangedError(f"{cfg.name}: {where}: detail_link {link[:200]!r} at "
+                                     f"'{cfg.fields['detail_link'].selector}' is not an http(s) link")
         trich_yeu = values.get("trich_yeu") or ""
         page.rows.append(
             ListingRow(
@@ -234,7 +250,7 @@ def parse_listing(html: str | bytes, cfg: SiteConfig, page_url: str, *, allow_em
                 signed=dates["signed"],
                 effective=dates["effective"],
                 trich_yeu=trich_yeu,
-                detail_url=urljoin(page_url, link) if link else None,
+                detail_url=detail_url,
                 attachments=_attachments(row, cfg.attachments, page_url),
                 matches_filter=matches_filter(trich_yeu, cfg.filter),
                 agency=cfg.agency,

@@ -12,7 +12,14 @@ from typing import Any
 
 import requests
 
-from tthc.core.http import DEFAULT_TIMEOUT, SnapshotRecorder, SourceError, fetch, make_session
+from tthc.core.http import (
+    DEFAULT_TIMEOUT,
+    IncompleteAnswerError,
+    SnapshotRecorder,
+    SourceError,
+    fetch,
+    make_session,
+)
 from tthc.ingest.sources.national_portal import settings
 from tthc.ingest.sources.national_portal.helpers import (
     PortalDecision,
@@ -23,6 +30,7 @@ from tthc.ingest.sources.national_portal.helpers import (
     parse_fields,
     parse_items,
 )
+from tthc.ingest.sources.pages import decode_page, is_whole
 
 
 class PortalClient(ABC):
@@ -47,19 +55,35 @@ class PortalClient(ABC):
         """The decision's public page (metadata table, attachments)."""
 
     def decision_items(self, dp_id: str) -> list[PortalItem]:
-        """All items of a decision, every group, every page."""
+        """All items of a decision, every group, every page.
+
+        A group ends at an empty page, or once AMOUNT rows were read (a short page does not end it then:
+        the portal may serve fewer rows than asked); without a readable AMOUNT, at a page shorter than
+        asked. A missing AMOUNT is never read as 0. A page repeating an
+        earlier one, or more than ``MAX_ITEM_PAGES`` pages, raise :class:`IncompleteAnswerError`: the
+        decision's items cannot be known in full, so none of them may be stored as if they were.
+        """
         items: list[PortalItem] = []
         for service, change_type in settings.SERVICE_ITEMS.items():
-            page = 1
-            while True:
-                rows = parse_items(
-                    self.call(service, dp_id=dp_id, recordPerPage=settings.ITEM_PAGE_SIZE, pageIndex=page),
-                    change_type,
-                )
+            size, read, seen = settings.ITEM_PAGE_SIZE, 0, {}
+            for page in range(1, settings.MAX_ITEM_PAGES + 2):
+                if page > settings.MAX_ITEM_PAGES:
+                    raise IncompleteAnswerError(
+                        f"national portal {service} of decision {dp_id}: more than {settings.MAX_ITEM_PAGES} "
+                        "pages (settings.MAX_ITEM_PAGES)")
+                rows = parse_items(self.call(service, dp_id=dp_id, recordPerPage=size, pageIndex=page),
+                                   change_type)
+                key = tuple(r.id for r in rows)
+                if rows and key in seen:
+                    raise IncompleteAnswerError(
+                        f"national portal {service} of decision {dp_id}: page {page} repeats page {seen[key]} "
+                        "(pageIndex ignored?)")
+                seen[key] = page
                 items.extend(rows)
-                if not rows or len(rows) < settings.ITEM_PAGE_SIZE or page * settings.ITEM_PAGE_SIZE >= rows[0].total:
+                read += len(rows)
+                total = rows[0].total if rows else None
+                if not rows or (read >= total if total is not None else len(rows) < size):
                     break
-                page += 1
         return items
 
 
@@ -87,8 +111,16 @@ class HttpPortalClient(PortalClient):
             raise SourceError(f"national portal {service}: malformed JSON answer ({exc})") from exc
 
     def decision_page(self, dp_id: str) -> PortalDecisionPage:
+        """The page; :class:`IncompleteAnswerError` when it was cut short (its attachment links may be)."""
         url = f"{self.base_url}{settings.DETAIL_PATH}?ma_quyet_dinh={dp_id}"
         self.requests_made += 1
         response = fetch(self.session, "GET", url, what=f"national portal decision page {dp_id}",
                          recorder=self.recorder, timeout=DEFAULT_TIMEOUT)
-        return parse_detail_page(response.content, url)
+        page = decode_page(response.content)
+        if not is_whole(page):
+            forget = getattr(getattr(self.session, "cache", None), "forget", None)
+            if forget is not None:
+                forget(url)
+            raise IncompleteAnswerError(f"national portal decision page {dp_id} ({url}) was truncated "
+                                        "(no '</html>' at its end)")
+        return parse_detail_page(page, url)

@@ -37,8 +37,8 @@ def bag():
 @pytest.fixture
 def announced(seeded, dept, tmp_path, smtp_sink, monkeypatch):
     """One approved announcement signed 26/11/2026 (in Q4 2026: 15/09–14/12), two procedures."""
-    from tthc.compare.flags import compare
     from tthc.approve.answer import record_response
+    from tthc.compare.flags import compare
     from tthc.compare.prepare import prepare_draft
     from tthc.db.models import Procedure
     from tthc.ingest.runs import upsert_decision, upsert_item

@@ -35,8 +35,8 @@ def sync_dag():
 
 @pytest.fixture
 def approved(seeded, dept, tmp_path, sandbox, smtp_sink, monkeypatch):
-    from tthc.compare.flags import compare
     from tthc.approve.answer import record_response
+    from tthc.compare.flags import compare
     from tthc.compare.prepare import prepare_draft
     from tthc.ingest.runs import upsert_decision, upsert_item
 

@@ -157,11 +157,11 @@ def test_posts_need_the_session_token_and_this_site_as_origin(client, world, see
     assert client.post(f"/kstthc/review/{flag_id}", data=data, headers=headers).status_code == 403
     r = client.post(f"/kstthc/review/{flag_id}", data={**data, "csrf": csrf_of(client.get("/kstthc/").text)},
                     headers={"Referer": f"{SITE}/kstthc/"}, follow_redirects=False)
-    assert r.status_code == 303 and r.headers["location"] == f"../?done=review#review-{flag_id}"
+    assert r.status_code == 303 and r.headers["location"] == f"../?done=review&item={flag_id}#review-{flag_id}"
     seeded.expire_all()
     [row] = seeded.scalars(select(MatchDecision)).all()
     assert (row.code, row.decided_by, row.note) == ("1.001155", "lanhdao", "cùng thủ tục")
-    page = client.get("/kstthc/?done=review").text
+    page = client.get(f"/kstthc/?done=review&item={flag_id}").text
     assert "Đã ghi câu trả lời" in page and "Đã trả lời: mã 1.001155 (lanhdao," in page
 
 

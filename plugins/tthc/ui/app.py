@@ -96,8 +96,8 @@ def create_app() -> FastAPI:
                     message=f"Không ghi được: {exc}.")
 
     @app.get("/", response_class=HTMLResponse)
-    def index(viewer: ViewerDep, done: str = "") -> HTMLResponse:
-        return _index(viewer, done=DONE.get(done, ""))
+    def index(viewer: ViewerDep, done: str = "", item: int = 0) -> HTMLResponse:
+        return _index(viewer, done=DONE.get(done, ""), item=item)
 
     @app.post("/review/{flag_id}", response_class=HTMLResponse)
     def answer_review(request: Request, flag_id: int, viewer: ViewerDep,
@@ -119,7 +119,8 @@ def create_app() -> FastAPI:
                 error = str(exc)
         if error:
             return _index(viewer, errors={flag_id: error}, status=422)
-        return RedirectResponse(f"../?done=review#review-{flag_id}", status_code=303, headers=FRAME_HEADERS)
+        return RedirectResponse(f"../?done=review&item={flag_id}#review-{flag_id}", status_code=303,
+                                headers=FRAME_HEADERS)
 
     @app.get("/drafts/{announcement_id}", response_class=HTMLResponse)
     def draft(announcement_id: int, viewer: ViewerDep, done: str = "") -> HTMLResponse:
@@ -174,7 +175,8 @@ def create_app() -> FastAPI:
     return app
 
 
-def _index(viewer: Viewer, *, done: str = "", errors: dict[int, str] | None = None, status: int = 200):
+def _index(viewer: Viewer, *, done: str = "", item: int = 0, errors: dict[int, str] | None = None,
+           status: int = 200):
     from tthc.core.config import load_department
     from tthc.db.session import session_scope
     from tthc.ui.state import page_state
@@ -182,7 +184,7 @@ def _index(viewer: Viewer, *, done: str = "", errors: dict[int, str] | None = No
     with session_scope() as session:
         state = page_state(session, _now())
         return page("index.html.j2", status, s=state, viewer=viewer, csrf=csrf_token(viewer), done=done,
-                    errors=errors or {}, dept=load_department())
+                    item=item, errors=errors or {}, dept=load_department())
 
 
 def _draft(viewer: Viewer, announcement_id: int, *, done: str = "", typed: dict[str, str] | None = None,

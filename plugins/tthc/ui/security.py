@@ -99,8 +99,13 @@ def login_url(request: Request) -> str:
     return get_auth_manager().get_url_login(next_url=str(request.url))
 
 
+def csrf_key(secret: str) -> bytes:
+    return hashlib.sha256(b"tthc-ui-csrf|" + (secret.encode() or secrets.token_bytes(32))).digest()
+
+
 @lru_cache(maxsize=1)
-def _csrf_key() -> bytes:
+def _server_key() -> bytes:
+    """From ``[api] secret_key`` (else ``[api_auth] jwt_secret``): the same in every API server process."""
     secret = ""
     try:
         from airflow.configuration import conf
@@ -108,13 +113,13 @@ def _csrf_key() -> bytes:
         secret = conf.get("api", "secret_key", fallback="") or conf.get("api_auth", "jwt_secret", fallback="")
     except Exception:  # noqa: BLE001 - no configuration: a key for this process only
         secret = ""
-    return hashlib.sha256(b"tthc-ui-csrf|" + (secret.encode() or secrets.token_bytes(32))).digest()
+    return csrf_key(secret)
 
 
-def csrf_token(viewer: Viewer) -> str:
+def csrf_token(viewer: Viewer, key: bytes | None = None) -> str:
     """The form token of this login session (the same for every form of the session)."""
     session = hashlib.sha256(viewer.session_token.encode()).digest()
-    return hmac.new(_csrf_key(), session, hashlib.sha256).hexdigest()
+    return hmac.new(key or _server_key(), session, hashlib.sha256).hexdigest()
 
 
 def _origin(url: str) -> str:

@@ -9,6 +9,7 @@ plugin app mounted at ``/kstthc`` (``tthc.ui``).
 from __future__ import annotations
 
 import os
+from urllib.parse import quote
 
 from tthc.core.config import Department
 
@@ -56,3 +57,7 @@ def dag_page(base: str, dag_id: str) -> str:
 def required_actions_page(base: str) -> str:
     """Airflow's list of Human-in-the-loop requests waiting for someone (3.1+: ``/required_actions``)."""
     return f"{base}/required_actions?response_received=false" if base else ""
+
+
+def task_instance_page(base: str, dag_id: str, run_id: str, task_id: str) -> str:
+    return f"{base}/dags/{dag_id}/runs/{quote(run_id, safe='')}/tasks/{task_id}" if base else ""

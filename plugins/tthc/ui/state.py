@@ -19,7 +19,6 @@ from tthc.core.labels import ACTION_NAMES, CHANNEL_NAMES, levels_vn
 from tthc.core.window import VN_TZ
 from tthc.db.models import (
     Announcement,
-    DecisionSource,
     DraftFile,
     Flag,
     MailLog,
@@ -178,7 +177,3 @@ def draft_state(session: Session, announcement_id: int) -> tuple[Announcement, D
     if ann is None:
         return None
     return ann, draft_row(session, ann)
-
-
-def decision_sources(session: Session, decision_id: int) -> list[DecisionSource]:
-    return list(session.scalars(select(DecisionSource).where(DecisionSource.decision_id == decision_id)))

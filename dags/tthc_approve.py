@@ -4,14 +4,19 @@
 Runs when `tthc_compare` updates `tthc://catalogue/flags`.
 
 1. `pending_draft`: the draft waiting for approval (skips the run when there is none).
-2. `approve` (Human-in-the-loop): in the Airflow UI (*Required actions*), the approver reads the draft
-   (paths of the DOCX and HTML preview are in the request) and chooses **Phê duyệt** (approve: enter the
-   signed decision's number, e.g. `123/QĐ-UBND`, and its date dd/mm/yyyy) or **Từ chối** (reject: give
-   the reason). Unanswered after 7 days the task fails and the ops recipients are alerted.
-3. `record_approval`: stores the answer. Approved: the announcement and its procedures are `approved` and
-   `tthc://catalogue/announcements` starts `tthc_sync`. Rejected: the task is skipped, nothing is
-   published, and the same procedures are drafted again by the next compare run. A malformed answer
-   (no number, bad date) fails the task without retry: clear `approve` and answer again.
+2. `approve` (Human-in-the-loop): the approver reads the draft — the request links to it on the
+   **KSTTHC page** (the full list of procedures, the DOCX and the HTML preview) — and answers there or
+   here in *Required actions*: **Phê duyệt** (approve: the signed decision's number, e.g. `123/QĐ-UBND`,
+   and its date dd/mm/yyyy) or **Từ chối** (reject: the reason, in Ghi chú). Unanswered after 7 days
+   the task fails and the ops recipients are alerted.
+3. `record_approval`: checks and stores the answer (the signing date may not be after the day of the
+   answer). Then `route`:
+   - approved → `announce` updates `tthc://catalogue/announcements`, which starts `tthc_sync`;
+   - rejected → nothing more: nothing is published, the same procedures are drafted again by the next
+     compare run;
+   - an answer that cannot be recorded (no number, a date that does not exist, no reason for a
+     rejection…) → `tell_official` mails the approver's role (`lanh_dao`) what was wrong and
+     `ask_again` starts a new run of this DAG, whose request shows the reason. The run does not fail.
 
 Param `auto_approve` (default off) approves at once with the placeholder number `0/QĐ-DEMO`: only for
 `make demo` and tests.
@@ -49,27 +54,46 @@ def tthc_approve():
             raise AirflowSkipException("Không có dự thảo nào chờ phê duyệt")
         return draft
 
-    @task(outlets=[ANNOUNCEMENTS])
-    def record_approval(draft, response, *, outlet_events=None, **context):
-        from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+    @task
+    def record_approval(draft, response, **context):
         from tthc.approve import tasks
-        from tthc.approve.answer import ApprovalError
         from tthc.core.window import window_from_context
 
-        window = window_from_context(context)
-        try:
-            result = tasks.record_approval(window, draft, response)
-        except ApprovalError as exc:  # a person must answer again: retrying would not help
-            raise AirflowFailException(f"Không ghi được phê duyệt: {exc}") from exc
-        if result["status"] != "approved":
-            raise AirflowSkipException(f"Dự thảo bị từ chối: {result}")
-        outlet_events[ANNOUNCEMENTS].extra = window.to_dict()
+        return tasks.record_approval(window_from_context(context), draft, response)
+
+    @task.branch
+    def route(result):
+        return {"approved": ["announce"], "reask": ["tell_official", "ask_again"]}.get(result["status"], [])
+
+    @task(outlets=[ANNOUNCEMENTS])
+    def announce(result, *, outlet_events=None, **context):
+        from tthc.core.window import window_from_context
+
+        outlet_events[ANNOUNCEMENTS].extra = window_from_context(context).to_dict()
         return result
+
+    @task
+    def tell_official(draft, result):
+        from tthc.reports import tasks
+
+        return tasks.mail_answer_problem(draft, result)
+
+    @task
+    def ask_again(result):
+        # what TriggerDagRunOperator raises in Airflow 3 (importing the operator would double this file's
+        # parse time): a new run of this DAG, with the same window, one per refused answer
+        from airflow.sdk.exceptions import DagRunTriggerException
+
+        raise DagRunTriggerException(
+            trigger_dag_id="tthc_approve", dag_run_id=result["reask_run_id"], conf=result["window"],
+            logical_date=None, reset_dag_run=False, skip_when_already_exists=True, wait_for_completion=False,
+            allowed_states=["success"], failed_states=["failed"], poke_interval=60, deferrable=False)
 
     draft = pending_draft()
     approve = DraftApprovalOperator(task_id="approve", draft_task_id="pending_draft")
     draft >> approve
-    record_approval(draft, approve.output)
+    result = record_approval(draft, approve.output)
+    route(result) >> [announce(result), tell_official(draft, result), ask_again(result)]
 
 
 tthc_approve()

@@ -58,9 +58,9 @@ def test_approve_records_number_and_date_and_is_idempotent(seeded, dept, tmp_pat
 @pytest.mark.parametrize("so_hieu, day, message", [
     ("", "25/11/2026", "cần số hiệu"),
     ("abc", "25/11/2026", "không đúng dạng"),
-    ("123/QĐ-UBND", "", "ngày ký không hợp lệ"),
+    ("123/QĐ-UBND", "", "cần ngày ký"),
     ("123/QĐ-UBND", "31/02/2026", "ngày ký không hợp lệ"),
-    ("123/QĐ-UBND", "27/11/2026", "sau ngày chạy"),
+    ("123/QĐ-UBND", "27/11/2026", "sau ngày trả lời"),
 ])
 def test_approval_needs_a_valid_number_and_date(seeded, dept, tmp_path, so_hieu, day, message):
     s = seeded

@@ -88,7 +88,8 @@ def test_digest_shows_review_queue_with_candidate_and_waiting_draft(seeded, dept
     assert mail.subject.endswith("1 cần xem xét, 1 dự thảo chờ phê duyệt — 26/11/2026")
     review_id = digest.review[0].id
     assert f"tthc review decide {review_id} --code 1.001155" in mail.text
-    assert "CHỜ PHÊ DUYỆT (1)" in mail.text and draft.docx in mail.text
+    assert "CHỜ PHÊ DUYỆT (1)" in mail.text and draft.docx not in mail.text  # a worker's path: no use to anyone
+    assert f"http://localhost:8080/kstthc/drafts/{draft.announcement_id}" in mail.text  # the page serving it
     assert "1.001155 – Thủ tục hỗ trợ doanh nghiệp, tổ chức, cá nhân thực hiện giải mã công nghệ" in mail.html
     assert "Chờ phê duyệt (1)" in mail.html
 
@@ -159,3 +160,17 @@ def test_published_per_channel_failing_sources_and_links(seeded, dept):
     assert "Trang thông tin điện tử của Sở: 1 mục đăng mới hoặc cập nhật, 1 mục gỡ/thu hồi" in mail.text
     assert "sync_province_portal: lỗi 2 lượt liên tiếp từ ngày 25/11/2026" in mail.text
     assert 'href="https://airflow.sokhcn.vn/dags/tthc_ingest"' in mail.html
+
+
+def test_digest_links_use_airflows_own_base_url_first(dept, monkeypatch):
+    """The deployment's real UI address: [api] base_url when set (prod-local, docker-compose), else airflow_url."""
+    from tthc.reports.digest import links
+
+    monkeypatch.setenv("AIRFLOW__API__BASE_URL", "https://kstthc.sokhcn.vn/airflow/")
+    assert links(dept)["kstthc"] == "https://kstthc.sokhcn.vn/airflow/kstthc/"
+    assert links(dept)["approve"] == "https://kstthc.sokhcn.vn/airflow/required_actions?response_received=false"
+    monkeypatch.setenv("AIRFLOW__API__BASE_URL", "")
+    assert links(dept)["compare"] == "http://localhost:8080/dags/tthc_compare"  # department.yaml airflow_url
+    from dataclasses import replace
+
+    assert links(replace(dept, airflow_url="")) == {}  # no address known: no links rather than wrong ones

@@ -43,7 +43,9 @@ def templates_dir() -> Path:
     return Path(env) if env else project_root() / "include" / "templates"
 
 
-DEFAULT_REPORT_ROLES = {"digest": ["kstthc"], "periodic": ["lanh_dao", "kstthc"], "ops": ["it"]}
+# approval: the mail when an answer on a draft could not be recorded (tthc_approve asks again)
+DEFAULT_REPORT_ROLES = {"digest": ["kstthc"], "periodic": ["lanh_dao", "kstthc"], "ops": ["it"],
+                        "approval": ["lanh_dao"]}
 ROLE_NAMES = {"lanh_dao": "Lãnh đạo", "kstthc": "Bộ phận kiểm soát TTHC", "it": "Kỹ thuật (CNTT)"}
 
 

@@ -50,14 +50,21 @@ class OpsMailNotifier(BaseNotifier):
             log.exception("could not send the ops alert")
 
     def _send(self, context) -> None:
+        from tthc.core.config import load_department
+        from tthc.core.links import task_instance_page, ui_base_url
+
         ti = context["ti"]
         dag_id, run_id, task_id = ti.dag_id, ti.run_id, ti.task_id
         exc = context.get("exception")
+        tries = getattr(ti, "try_number", None)  # what happened, not "after retries" when there were none
+        attempt = (f" ở lần chạy thứ {tries}" + (f" (đã thử lại {tries - 1} lần)" if tries > 1 else " (không thử lại)")
+                   if isinstance(tries, int) and tries > 0 else "")
+        link = task_instance_page(ui_base_url(load_department()), dag_id, run_id, task_id)
         text = (
-            f"Tác vụ {task_id} của DAG {dag_id} (lượt chạy {run_id}) bị lỗi sau các lần thử lại.\n"
+            f"Tác vụ {task_id} của DAG {dag_id} (lượt chạy {run_id}) bị lỗi{attempt}.\n"
             f"Lỗi: {type(exc).__name__ if exc else 'không rõ'}: {exc}\n\n"
             "Dữ liệu đã lưu trước đó được giữ nguyên; lượt chạy sau sẽ tiếp tục từ mốc đã lưu.\n"
-            "Xem nhật ký tác vụ trong giao diện Airflow để biết chi tiết."
+            "Xem nhật ký tác vụ trong giao diện Airflow để biết chi tiết" + (f": {link}" if link else ".")
         )
         send_ops_mail(kind="ops", key=hashlib.sha256(f"{dag_id}|{run_id}|{task_id}".encode()).hexdigest()[:32],
                       subject=f"[KSTTHC][Cảnh báo vận hành] {dag_id}.{task_id} thất bại", text=text)

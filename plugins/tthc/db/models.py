@@ -251,6 +251,48 @@ class Announcement(Base):
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     note: Mapped[str | None] = mapped_column(Text)  # the reviewer's comment (why rejected)
     flags: Mapped[list[Flag]] = relationship(back_populates="announcement", order_by="Flag.id")
+    answers: Mapped[list[ApprovalAnswer]] = relationship(back_populates="announcement",
+                                                         order_by="ApprovalAnswer.id")
+
+
+DRAFT_FILE_KINDS = ("docx", "html")
+
+
+class DraftFile(Base):
+    """The bytes of a draft's document (``docx``) and its preview (``html``), kept in the store so every
+    process (the API server that serves the KSTTHC page, any worker) reads what the drafting worker wrote.
+    One row per (announcement, kind); re-drafting the same batch replaces it."""
+
+    __tablename__ = "draft_files"
+    __table_args__ = (UniqueConstraint("announcement_id", "kind", name="uq_draft_file_natural"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    announcement_id: Mapped[int] = mapped_column(ForeignKey("announcements.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(8))  # DRAFT_FILE_KINDS
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(128))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    content_hash: Mapped[str] = mapped_column(String(64))  # sha256 hex
+    size: Mapped[int] = mapped_column(Integer)
+    created_for: Mapped[date] = mapped_column(Date)  # the run that drafted it
+
+
+class ApprovalAnswer(Base):
+    """Every answer a person gave on a draft, recorded or refused (with why): the approval's audit trail,
+    and what the next request shows when an answer could not be recorded. One row per (announcement,
+    answered_at, answered_by): a task retry records the same answer once."""
+
+    __tablename__ = "approval_answers"
+    __table_args__ = (UniqueConstraint("announcement_id", "answered_at", "answered_by",
+                                       name="uq_approval_answer_natural"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    announcement_id: Mapped[int] = mapped_column(ForeignKey("announcements.id"), index=True)
+    answered_by: Mapped[str] = mapped_column(String(128))
+    answered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    choice: Mapped[str] = mapped_column(String(32))  # the option chosen (Phê duyệt / Từ chối), or ""
+    form: Mapped[dict] = mapped_column(JSON)  # the fields as typed
+    outcome: Mapped[str] = mapped_column(String(16))  # recorded | refused
+    problem: Mapped[str | None] = mapped_column(Text)  # why it was refused (Vietnamese, shown to the person)
+    announcement: Mapped[Announcement] = relationship(back_populates="answers")
 
 
 class Posting(Base):

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from tthc.core.config import Department
 from tthc.core.labels import CHANNEL_NAMES
+from tthc.core.links import dag_page, kstthc_page, required_actions_page, ui_base_url
 from tthc.core.render import environment, render, vn_date
 from tthc.core.workdays import WorkCalendar
 from tthc.db.models import (
@@ -145,12 +146,15 @@ def subject_of(digest: Digest) -> str:
 
 
 def links(dept: Department) -> dict[str, str]:
-    """Airflow UI pages the digest points to (empty when ``airflow_url`` is not configured)."""
-    base = dept.airflow_url
+    """UI pages the digest points to, from the deployment's real UI address (Airflow's ``[api] base_url``,
+    else ``airflow_url``; :mod:`tthc.core.links`); empty when neither is configured."""
+    base = ui_base_url(dept)
     if not base:
         return {}
-    return {"approve": f"{base}/dags/tthc_approve", "compare": f"{base}/dags/tthc_compare",
-            "sync": f"{base}/dags/tthc_sync", "ingest": f"{base}/dags/tthc_ingest"}
+    return {"approve": required_actions_page(base), "compare": dag_page(base, "tthc_compare"),
+            "sync": dag_page(base, "tthc_sync"), "ingest": dag_page(base, "tthc_ingest"),
+            "kstthc": kstthc_page(base), "review": kstthc_page(base) + "#review",
+            "draft": kstthc_page(base) + "drafts/"}  # + the announcement id
 
 
 def digest_mail(digest: Digest, dept: Department) -> OutgoingMail:

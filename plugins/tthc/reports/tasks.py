@@ -1,4 +1,5 @@
-"""The report stage's tasks: the nightly digest and the periodic KSTTHC reports, each sent once."""
+"""The report stage's tasks: the nightly digest, the periodic KSTTHC reports, and the mail to the approver when
+their answer could not be recorded, each sent once."""
 
 from __future__ import annotations
 
@@ -62,3 +63,17 @@ def flush_ops_mail(window: RunWindow) -> dict[str, Any]:
         raise MailError(f"{len(outcome.pending)} ops mail(s) still not sent ({len(outcome.sent)} sent now): "
                         + "; ".join(outcome.pending[:3]))
     return {"sent": outcome.sent, "as_of": window.as_of.isoformat()}
+
+
+def mail_answer_problem(draft: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
+    """Tell the approver's role that their answer on ``draft`` was not recorded and why (once per answer)."""
+    from tthc.reports.approval import answer_problem_mail
+    from tthc.reports.mail import YagmailMailer, send_once
+
+    dept = load_department()
+    mail = answer_problem_mail(dept, draft, result)
+    with session_scope() as session:
+        outcome = send_once(session, YagmailMailer.from_endpoint(get_endpoint("tthc_smtp")), mail,
+                            archive_dir=dept.archive_path())
+    return {"sent_to": outcome.sent_to, "skipped": outcome.skipped, "reason": outcome.reason,
+            "subject": mail.subject}

@@ -42,6 +42,10 @@ def test_dag_conventions(dagbag):
         assert dag.max_active_runs == 1, dag_id
         for task in dag.tasks:
             assert task.retries >= 2, f"{dag_id}.{task.task_id}"
+            if (dag_id, task.task_id) == ("tthc_sync", "channels_published"):
+                # it only fails the run when a channel task failed, which has already sent its alert
+                assert not task.on_failure_callback
+                continue
             assert task.on_failure_callback, f"{dag_id}.{task.task_id} has no failure alert"
 
 

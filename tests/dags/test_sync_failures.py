@@ -31,7 +31,7 @@ def approved(seeded, dept, tmp_path, sandbox, smtp_sink, monkeypatch):
     from tthc.ingest.runs import upsert_decision, upsert_item
 
     port = sandbox.url.rsplit(":", 1)[1]
-    monkeypatch.setenv("AIRFLOW_CONN_TTHC_CMS", f"http://:{sandbox.cms_token}@127.0.0.1:{port}")
+    monkeypatch.setenv("AIRFLOW_CONN_TTHC_CMS", sandbox.cms_connection())
     monkeypatch.setenv("AIRFLOW_CONN_TTHC_PROVINCE_PORTAL", f"http://:{sandbox.portal_token}@127.0.0.1:{port}")
     monkeypatch.setenv("AIRFLOW_CONN_TTHC_CSDL", f"http://:{sandbox.csdl_token}@127.0.0.1:{port}")
     monkeypatch.setenv("AIRFLOW_CONN_TTHC_SMTP", f"smtp://127.0.0.1:{smtp_sink.port}?starttls=false")
@@ -129,8 +129,8 @@ def test_a_failed_channel_fails_the_run_others_publish_and_it_is_mailed_at_once(
     counts = {ch: s.scalar(select(func.count()).select_from(Posting).where(Posting.channel == ch))
               for ch in ("cms", "province_portal", "csdl")}
     assert counts == {"cms": 2, "province_portal": 1, "csdl": 1}  # reconcile repaired the CMS
-    h = {"Authorization": f"Bearer {sandbox.cms_token}"}
-    pages = requests.get(f"{sandbox.url}/wp-json/wp/v2/pages", params={"status": "any"}, headers=h, timeout=10)
+    pages = requests.get(f"{sandbox.url}/wp-json/wp/v2/pages", params={"status": "any"}, auth=sandbox.cms_auth(),
+                         timeout=10)
     assert len(pages.json()) == 1
     subjects = _subjects(smtp_sink)
     # the first failure is mailed at once by the DAG's ops alert (the streak alert waits for 3 nights)

@@ -279,22 +279,23 @@ def test_reconcile_trashes_a_duplicate_cms_page_in_the_sandbox(db_url, sandbox):
     to the trash and the channel lists one copy."""
     from tthc.sync.channels.cms import CmsChannel
 
-    cms = CmsChannel(sandbox.url, sandbox.cms_token)
+    login, password = sandbox.cms_auth()
+    cms = CmsChannel(sandbox.url, password, login=login)
     objects = OBJECTS[:2]
     _run(db_url, cms, objects=objects)
-    h = {"Authorization": f"Bearer {sandbox.cms_token}"}
+    h = {"auth": sandbox.cms_auth()}
     body = {"title": "Bản sao", "content": "bản sao", "status": "publish", "slug": CmsChannel.slug(objects[0]),
             "meta": {"tthc_key": objects[0].key}}
-    copy = requests.post(f"{sandbox.url}/wp-json/wp/v2/pages", json=body, headers=h, timeout=10).json()
+    copy = requests.post(f"{sandbox.url}/wp-json/wp/v2/pages", json=body, **h, timeout=10).json()
     assert copy["slug"].endswith("-2")
     with _session(db_url) as s:
         report = reconcile(s, cms, objects, run_date=AS_OF)
         assert report.duplicates == [f"{objects[0].key}: {copy['id']}"]
         assert reconcile(s, cms, objects, run_date=AS_OF).drift == 0
     pages = requests.get(f"{sandbox.url}/wp-json/wp/v2/pages", params={"status": "any", "per_page": 100},
-                         headers=h, timeout=10).json()
+                         **h, timeout=10).json()
     assert sorted(p["meta"]["tthc_key"] for p in pages) == sorted(o.key for o in objects)
-    trashed = requests.get(f"{sandbox.url}/wp-json/wp/v2/pages/{copy['id']}", headers=h, timeout=10).json()
+    trashed = requests.get(f"{sandbox.url}/wp-json/wp/v2/pages/{copy['id']}", params={"context": "edit"}, **h, timeout=10).json()
     assert trashed["status"] == "trash"
 
 

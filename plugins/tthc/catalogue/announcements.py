@@ -9,7 +9,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tthc.db.models import Announcement
+from tthc.core.workdays import WorkCalendar
+from tthc.db.models import Announcement, Flag
+
+PROVISIONAL = "tạm tính"
 
 
 @dataclass
@@ -43,8 +46,19 @@ def draft_info(ann: Announcement, created: bool) -> DraftInfo:
                      ann.draft_html or "", created)
 
 
-def procedure_lines(ann: Announcement) -> list[str]:
-    """"code – name (deadline)" of each procedure in a draft, earliest deadline first (for the approver)."""
+def unconfirmed_years(flag: Flag, calendar: WorkCalendar) -> list[int]:
+    """The years without an official schedule of days off that the flag's deadline was counted through (from
+    its decision's effective, else published date): non-empty means the deadline is provisional (tạm tính)."""
+    decision = flag.decision
+    anchor = (decision.effective_date or decision.published_date or decision.signed_date) if decision else None
+    return calendar.unconfirmed_years(anchor or flag.deadline, flag.deadline)
+
+
+def procedure_lines(ann: Announcement, calendar: WorkCalendar | None = None) -> list[str]:
+    """"code – name (deadline)" of each procedure in a draft, earliest deadline first (for the approver); a
+    deadline counted through a year without an official schedule says "tạm tính"."""
+    calendar = calendar or WorkCalendar.from_file()
     flags = sorted(ann.flags, key=lambda f: (f.deadline, f.id))
     return [f"{f.procedure_code or 'chưa có mã'} – {f.procedure_name} (hạn {f.deadline:%d/%m/%Y}"
+            + (f", {PROVISIONAL}" if unconfirmed_years(f, calendar) else "")
             + (", quá hạn" if f.is_late else "") + ")" for f in flags]

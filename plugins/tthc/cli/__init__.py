@@ -5,7 +5,7 @@
     tthc catalogue import FILE         load the province catalogue (.xlsx or .csv); all or nothing
     tthc catalogue export FILE         write the catalogue (.xlsx or .csv)
     tthc catalogue incomplete          procedures whose field or level is unknown (cần bổ sung)
-    tthc deadline --effective DATE     compute the province's announcement deadline
+    tthc deadline --effective DATE     compute the province's announcement deadline (--check-year YYYY)
     tthc summary --as-of DATE          print what the pipeline holds (decisions, flags, postings, mail)
     tthc search TEXT                   find decisions whose attached files mention TEXT
     tthc match FILE.csv                match pasted annex names (columns name, code) to the catalogue
@@ -48,8 +48,10 @@ DEADLINE_HELP = """The rule (plugins/tthc/settings/deadline_rules.yaml, each wit
     48/2013/ND-CP);
   - without one: 5 working days after the publication date (the department's internal rule).
 Working days: Monday to Friday, less Vietnam's public holidays (the `holidays` package) and with each
-year's official day swaps (plugins/tthc/settings/workday_overrides.yaml). Dates: dd/mm/yyyy or
-yyyy-mm-dd. Example: tthc deadline --effective 15/12/2026 --as-of 26/11/2026"""
+year's official day swaps (plugins/tthc/settings/workday_overrides.yaml). A deadline counted through a
+year whose official schedule is not in that table is "tạm tính" (provisional); --check-year YYYY lists
+what a year lacks. Dates: dd/mm/yyyy or yyyy-mm-dd. Example: tthc deadline --effective 15/12/2026
+--as-of 26/11/2026"""
 
 CATALOGUE_HELP = """The province catalogue.
   import FILE   all or nothing: every row is checked first; errors name the row (dòng N) and what to do.
@@ -132,11 +134,47 @@ def cmd_deadline(args: argparse.Namespace) -> int:
     from tthc.compare.deadlines import province_deadline
     from tthc.core.render import vn_date
 
+    if args.check_year is not None:
+        return check_year(args.check_year)
     d = province_deadline(effective_date=args.effective, published_date=args.published, as_of=args.as_of)
     state = "QUÁ HẠN" if d.is_late else "còn hạn"
-    print(f"Hạn công bố: {vn_date(d.due)} ({state} tính đến {vn_date(args.as_of)})")
+    provisional = " — tạm tính" if d.provisional else ""
+    print(f"Hạn công bố: {vn_date(d.due)} ({state} tính đến {vn_date(args.as_of)}){provisional}")
     print(f"Quy tắc: {d.rule.description}")
     print(f"Căn cứ: {d.rule.citation}{'' if d.rule.checked else ' [chưa đối chiếu văn bản hợp nhất]'}")
+    if d.provisional:
+        years = ", ".join(map(str, d.unconfirmed_years))
+        print(f"Tạm tính: năm {years} chưa có lịch nghỉ lễ, Tết chính thức trong bảng ngày làm việc "
+              f"(plugins/tthc/settings/workday_overrides.yaml); hạn được tính theo lịch nghỉ theo luật và có thể "
+              f"thay đổi khi có thông báo. Xem: tthc deadline --check-year {d.unconfirmed_years[0]}")
+    return 0
+
+
+def check_year(year: int) -> int:
+    """``tthc deadline --check-year YYYY``: what the year's official schedule still lacks (exit 1 if any)."""
+    from tthc.core.render import vn_date
+    from tthc.core.workdays import EVENTS, WorkCalendar
+
+    calendar = WorkCalendar.from_file()
+    missing = calendar.check_year(year)
+    entry = calendar.schedule.get(year)
+    print(f"Lịch nghỉ lễ, Tết năm {year} (plugins/tthc/settings/workday_overrides.yaml):")
+    for key, label in EVENTS.items():
+        event = entry.events.get(key) if entry else None
+        if event is not None and event.confirmed:
+            days = ", ".join(vn_date(d) for d in event.off) or "không có ngày nghỉ thêm"
+            work = f"; làm bù {', '.join(vn_date(d) for d in event.work)}" if event.work else ""
+            print(f"  ✓ {label}: nghỉ {days}{work}")
+            print(f"      nguồn: {event.source}")
+    for line in missing:
+        print(f"  ✗ {line}")
+    for note in entry.notes if entry else ():
+        print(f"  ! {note}")
+    if missing:
+        print(f"Năm {year} chưa đủ lịch chính thức: hạn công bố tính qua năm này được ghi “tạm tính”. Cách bổ sung: "
+              "docs/operations.md, mục Deadlines.")
+        return 1
+    print(f"Năm {year} đã có đủ lịch nghỉ chính thức.")
     return 0
 
 
@@ -279,7 +317,9 @@ def build_parser() -> argparse.ArgumentParser:
                         epilog=DEADLINE_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     dl.add_argument("--effective", type=parse_date, help="effective date of the ministry decision (dd/mm/yyyy)")
     dl.add_argument("--published", type=parse_date, help="publication date, used when there is no effective date")
-    dl.add_argument("--as-of", type=parse_date, required=True, help="the date to judge lateness on (dd/mm/yyyy)")
+    dl.add_argument("--as-of", type=parse_date, help="the date to judge lateness on (dd/mm/yyyy)")
+    dl.add_argument("--check-year", type=int, metavar="YYYY",
+                    help="list what the year's official schedule of days off still lacks (exit 1 if anything)")
     dl.set_defaults(func=cmd_deadline)
 
     sm = sub.add_parser("summary", help="print what the pipeline holds")
@@ -330,8 +370,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command == "deadline" and not (args.effective or args.published):
-        print("give --effective or --published", file=sys.stderr)
+    if args.command == "deadline" and args.check_year is None and not (args.effective or args.published):
+        print("give --effective or --published (or --check-year YYYY)", file=sys.stderr)
+        return 2
+    if args.command == "deadline" and args.check_year is None and args.as_of is None:
+        print("give --as-of DATE (the date to judge lateness on)", file=sys.stderr)
         return 2
     try:
         return args.func(args)

@@ -41,9 +41,11 @@ def approval_body(draft: dict[str, Any], procedures: list[str]) -> str:
         f"- Hạn công bố sớm nhất: {_vn(draft['earliest_deadline'])}",
         f"- Theo quyết định của Bộ: {', '.join(draft['decisions'])}",
         f"- Dự thảo (DOCX): `{draft['docx']}`",
-        f"- Bản xem trước (HTML): `{draft['html']}`", "",
-        "Thủ tục trong dự thảo:", "",
+        f"- Bản xem trước (HTML, có ghi chú cho người kiểm tra): `{draft['html']}`",
     ]
+    if draft.get("part_two"):
+        lines.append(f"- Phần II, nội dung cụ thể của từng thủ tục (DOCX): `{draft['part_two']}`")
+    lines += ["", "Thủ tục trong dự thảo:", ""]
     lines += [f"{i}. {p}" for i, p in enumerate(procedures[:MAX_LISTED], 1)]
     if len(procedures) > MAX_LISTED:
         lines.append(f"… và {len(procedures) - MAX_LISTED} thủ tục khác (xem dự thảo).")

@@ -4,6 +4,7 @@ its summary for the approver, the procedures it lists."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -28,6 +29,7 @@ class DraftInfo:
     docx: str
     html: str
     created: bool  # False when the draft was already waiting (or re-run)
+    part_two: str = ""  # Phần II (nội dung cụ thể của từng thủ tục), when the department writes it
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -38,12 +40,19 @@ def waiting_draft(session: Session) -> Announcement | None:
                            .order_by(Announcement.id)).first()
 
 
+def part_two_path(docx: str | Path) -> Path:
+    """Where Phần II of a draft is written: beside the draft, ``<stem>-phan-ii.docx``."""
+    docx = Path(docx)
+    return docx.with_name(f"{docx.stem}-phan-ii.docx")
+
+
 def draft_info(ann: Announcement, created: bool) -> DraftInfo:
     flags = list(ann.flags)
     decisions = sorted({s.decision.so_hieu for f in flags for s in f.sources} or {f.decision.so_hieu for f in flags})
+    part_two = part_two_path(ann.draft_docx) if ann.draft_docx else None
     return DraftInfo(ann.id, ann.batch_key, ann.status, ann.title or "", len(flags), sum(f.is_late for f in flags),
                      min(f.deadline for f in flags).isoformat(), decisions, ann.draft_docx or "",
-                     ann.draft_html or "", created)
+                     ann.draft_html or "", created, str(part_two) if part_two and part_two.exists() else "")
 
 
 def unconfirmed_years(flag: Flag, calendar: WorkCalendar) -> list[int]:

@@ -22,9 +22,9 @@ from tthc.core.text import clean, match_key
 from tthc.db.models import DecisionItem, ItemDetails, ProcedureDetails
 
 NOT_ON_CSDL = "Chưa có trên CSDL quốc gia"
-NOT_READ = "Chưa lấy được từ CSDL quốc gia"
-NO_REFERENCE = "Chưa có trên CSDL quốc gia (quyết định chưa nêu mã thủ tục)"
-NOT_FETCHED = "Chưa lấy từ CSDL quốc gia"
+NOT_READ = "Chưa đọc được từ CSDL quốc gia"
+NO_REFERENCE = NOT_ON_CSDL  # no portal id, no code: the national database has not published it
+NOT_FETCHED = "Chưa tra cứu trên CSDL quốc gia"
 NO_FEE = "Không"
 NO_INFO = "Không có thông tin trên CSDL quốc gia"
 
@@ -76,8 +76,8 @@ def _deadline(channel: dict[str, Any]) -> str:
     return text or clean(channel.get("description")).rstrip(".")
 
 
-def _by_channel(data: dict[str, Any], value) -> str:
-    """One text when every channel says the same, else "Trực tiếp, Dịch vụ bưu chính: …; Trực tuyến: …"."""
+def _by_channel(data: dict[str, Any], value, sep: str = "; ") -> str:
+    """One text when every channel says the same, else "Trực tiếp, dịch vụ bưu chính: …; Trực tuyến: …"."""
     groups: dict[str, list[str]] = {}
     for channel in data.get("channels") or []:
         groups.setdefault(value(channel), []).append(clean(channel.get("channel")) or "—")
@@ -87,22 +87,22 @@ def _by_channel(data: dict[str, Any], value) -> str:
     for text, names in groups.items():
         label = ", ".join(names[:1] + [n[:1].lower() + n[1:] for n in names[1:]])
         parts.append(f"{label}: {text}")
-    return "; ".join(parts)
+    return sep.join(parts)
 
 
-def deadline_text(data: dict[str, Any]) -> str:
-    return _by_channel(data, _deadline) or NO_INFO
+def deadline_text(data: dict[str, Any], sep: str = "; ") -> str:
+    return _by_channel(data, _deadline, sep) or NO_INFO
 
 
-def fee_text(data: dict[str, Any]) -> str:
+def fee_text(data: dict[str, Any], sep: str = "; ") -> str:
     """The fees as the page states them; a full page's empty fee cells mean none (the citizen page leaves
     them empty whatever they are: its fees are not known)."""
     if "fees" in (data.get("missing") or ()):
         return NO_INFO
     if not data.get("channels"):
         return NO_INFO
-    return _by_channel(data, lambda c: "; ".join(clean(x) for x in str(c.get("fee") or "").splitlines()
-                                                 if clean(x)) or NO_FEE)
+    return _by_channel(data, lambda c: sep.join(clean(x) for x in str(c.get("fee") or "").splitlines()
+                                                if clean(x)) or NO_FEE, sep)
 
 
 def _issued(text: str) -> str:
@@ -116,9 +116,10 @@ def _lower_first(text: str) -> str:
     return text[:1].lower() + text[1:] if len(text) > 1 and not text[1:2].isupper() else text
 
 
-def legal_basis_line(basis: dict[str, Any]) -> str:
+def legal_basis_line(basis: dict[str, Any], short: bool = False) -> str:
     """"Luật Chuyển giao công nghệ số 07/2017/QH14 ngày 19/06/2017"; "Nghị định số 76/2018/NĐ-CP ngày
-    15/05/2018 của Chính phủ quy định chi tiết …" (the style of an annex's Căn cứ pháp lý)."""
+    15/05/2018 của Chính phủ quy định chi tiết …" (the style of a citation); ``short``: without the trích
+    yếu of a decree, circular or decision (the annex's narrow column; a law keeps its name)."""
     number, title = clean(basis.get("number")), clean(basis.get("title")).rstrip(".;")
     agency = clean(basis.get("agency"))
     day = f" ngày {_issued(basis['issued'])}" if clean(basis.get("issued")) else ""
@@ -140,17 +141,17 @@ def legal_basis_line(basis: dict[str, Any]) -> str:
     if re.fullmatch(r"(số\s*)?[\d/.-]*", rest):  # "Nghị định 18": the title is only the kind and a number
         rest = ""
     by = f" của {agency}" if agency and kind != "Luật" else ""
-    return f"{kind}{num}{day}{by}" + (f" {_lower_first(rest)}" if rest else "")
+    return f"{kind}{num}{day}{by}" + (f" {_lower_first(rest)}" if rest and not short else "")
 
 
-def legal_basis_lines(data: dict[str, Any]) -> list[str]:
-    return [legal_basis_line(b) for b in data.get("legal_bases") or []]
+def legal_basis_lines(data: dict[str, Any], short: bool = False) -> list[str]:
+    return [legal_basis_line(b, short) for b in data.get("legal_bases") or []]
 
 
-def legal_basis_text(data: dict[str, Any]) -> str:
+def legal_basis_text(data: dict[str, Any], sep: str = "; ", short: bool = False) -> str:
     if "legal_bases" in (data.get("missing") or ()):
         return NO_INFO
-    return "; ".join(legal_basis_lines(data)) or NO_INFO
+    return sep.join(legal_basis_lines(data, short)) or NO_INFO
 
 
 def agency_for_level(agencies: str, level: str) -> str:
@@ -224,7 +225,7 @@ def open_drifts(session: Session) -> list[Drift]:
 
 def acknowledge_drift(session: Session, details_id: int, *, by: str, at: datetime) -> ProcedureDetails:
     row = session.get(ProcedureDetails, details_id)
-    if row is None or row.drift_status is None:
+    if row is None or row.drift_status != "review":
         raise LookupError(f"không có thay đổi chi tiết thủ tục số {details_id} chờ xem xét")
     row.drift_status, row.reviewed_by, row.reviewed_at = "acknowledged", by, at
     session.flush()

@@ -11,6 +11,7 @@
     tthc match FILE.csv                match pasted annex names (columns name, code) to the catalogue
     tthc review list                   the review queue (names the matcher would not decide alone)
     tthc review decide ID --code CODE  answer a review item (or --not-in-catalogue); reused for that name
+    tthc review drift [ID --ack]       details changed on the national database with no decision
     tthc report periodic --period 2026-Q4 --out DIR   render a periodic KSTTHC report (HTML, text, xlsx, chart)
     tthc report digest --as-of 2026-11-26 --out DIR   render the nightly digest of a date (HTML, text)
 
@@ -230,7 +231,12 @@ def cmd_review(args: argparse.Namespace) -> int:
                 print(f"[{q.flag_id}] hạn {q.deadline} · {q.decision} · {q.name}\n      lý do: {q.reason}\n"
                       f"      gần giống: {near}")
             print(f"{len(queue)} mục chờ xem xét." if queue else "Không có mục nào chờ xem xét.")
+            drifts = print_drifts(session)
+            if drifts:
+                print(f"{drifts} thay đổi trên CSDL quốc gia chưa có quyết định: tthc review drift SỐ --ack")
             return 0
+        if args.action == "drift":
+            return cmd_drift(session, args)
         if bool(args.code) == bool(args.not_in_catalogue):
             print("give exactly one of --code CODE or --not-in-catalogue", file=sys.stderr)
             return 2
@@ -243,6 +249,44 @@ def cmd_review(args: argparse.Namespace) -> int:
             print(str(exc), file=sys.stderr)
             return 2
         print(f"Đã ghi: «{row.name}» → {row.code or 'không có trong danh mục'}. Lần so sánh sau sẽ áp dụng.")
+    return 0
+
+
+def print_drifts(session) -> int:
+    """Print the procedures whose details changed on the national database with no decision."""
+    from tthc.catalogue.details import open_drifts
+    from tthc.core.render import vn_date
+
+    drifts = open_drifts(session)
+    for x in drifts:
+        print(f"[thay đổi {x.id}] {x.details.code or 'chưa có mã'} – {x.details.name} "
+              f"(thấy ngày {vn_date(x.details.fetched_for)}, chưa có quyết định công bố)")
+        for c in x.changes:
+            print(f"      {c.label}: «{c.before}» → «{c.after}»")
+    return len(drifts)
+
+
+def cmd_drift(session, args: argparse.Namespace) -> int:
+    """``tthc review drift [ID --ack]``: list the changes no decision explains, or acknowledge one."""
+    import getpass
+    from datetime import datetime
+
+    from tthc.catalogue.details import acknowledge_drift
+
+    if args.details_id is None:
+        if not print_drifts(session):
+            print("Không có thay đổi nào trên CSDL quốc gia chờ xem xét.")
+        return 0
+    if not args.ack:
+        print("give --ack to acknowledge the change", file=sys.stderr)
+        return 2
+    try:
+        # a person's answer, recorded when given (the one place the wall clock is the right time)
+        row = acknowledge_drift(session, args.details_id, by=args.by or getpass.getuser(), at=datetime.now(UTC))
+    except LookupError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    print(f"Đã ghi nhận thay đổi của thủ tục {row.code or row.name} (phiên bản {row.version}).")
     return 0
 
 
@@ -350,6 +394,11 @@ def build_parser() -> argparse.ArgumentParser:
     dec.add_argument("--not-in-catalogue", action="store_true", help="the name is not in the catalogue")
     dec.add_argument("--by", help="who decides (default: the login name)")
     dec.add_argument("--note", help="a comment kept with the answer")
+    drift = rv_sub.add_parser("drift", help="procedures whose details changed on the national database with no "
+                                            "decision: list them, or acknowledge one (--ack)")
+    drift.add_argument("details_id", type=int, nargs="?", help="the number shown by the list and in the digest")
+    drift.add_argument("--ack", action="store_true", help="a person has seen the change")
+    drift.add_argument("--by", help="who acknowledges (default: the login name)")
     rv.set_defaults(func=cmd_review)
 
     rp = sub.add_parser("report", help="render a report to files (preview, samples); sends nothing")

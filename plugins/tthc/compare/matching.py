@@ -71,7 +71,7 @@ _WORD_RE = re.compile(r"\b(" + "|".join(_WORD_ABBREVIATIONS) + r")\b")
 _WS = re.compile(r"\s+")
 _LEVEL_SUFFIX = re.compile(r"\s+cấp\s+(tỉnh|xã|huyện|trung ương|bộ)$")
 _LEVEL_PREFIX = re.compile(r"^cấp\s+(tỉnh|xã|huyện|trung ương|bộ)\s+(?:thủ tục\s+)?")
-_LEVEL_LEAD = (re.compile(r"\s+(?:tại|ở)$"), re.compile(r"\s+(?:thực hiện|áp dụng)$"))
+_LEVEL_LEAD = (re.compile(r"\s+tthc$"), re.compile(r"\s+(?:tại|ở)$"), re.compile(r"\s+(?:thực hiện|áp dụng)$"))
 # A level qualifier of a name (the real lists write "(cấp tỉnh)", "(thực hiện tại cấp tỉnh)", "(TTHC cấp trung
 # ương)", "(Cấp tỉnh) Thủ tục …", "… tại cấp xã"): in brackets at either end, or "cấp …" ending the name.
 _QUALIFIER = r"(?:thực hiện\s+|áp dụng\s+)?(?:tại\s+|ở\s+)?(?:tthc\s+)?(cấp\s+(?:tỉnh|xã|huyện|trung ương|bộ)|trung ương)"

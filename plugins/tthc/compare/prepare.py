@@ -5,8 +5,10 @@ exactly what was drafted).
 ready to announce (status ``open``, not in a waiting or approved draft) become one
 :class:`~tthc.db.models.Announcement` (status ``draft``), keyed by :func:`tthc.compare.draft.batch_key`
 of its flags, and its DOCX and HTML preview are written under ``<var>/drafts/``. Re-running gives the
-same key and the same files. While a draft waits, newly flagged procedures wait for the next one. The
-person's answer is recorded by :mod:`tthc.approve.answer`.
+same key and the same files. With the department setting ``draft.part_two``, Phần II (the content of
+each procedure, from the national database) is written beside it (``…-phan-ii.docx``). While a draft
+waits, newly flagged procedures wait for the next one. The person's answer is recorded by
+:mod:`tthc.approve.answer`.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tthc.catalogue.announcements import DraftInfo, draft_info, waiting_draft
+from tthc.catalogue.announcements import DraftInfo, draft_info, part_two_path, waiting_draft
 from tthc.compare.draft import batch_key, build_batch, render_docx, render_html
 from tthc.core.config import Department
 from tthc.db.models import Announcement, Flag
@@ -59,6 +61,10 @@ def prepare_draft(session: Session, dept: Department, *, as_of: date, out_dir: P
     docx = render_docx(batch, out_dir / f"{stem}.docx")
     html = out_dir / f"{stem}.html"
     html.write_text(render_html(batch), encoding="utf-8")
+    if dept.draft_part_two:
+        from tthc.compare.draft.part_two import render_part_two
+
+        render_part_two(batch, part_two_path(docx))
     ann.draft_docx, ann.draft_html, ann.title = str(docx), str(html), batch.title
     session.flush()
     session.refresh(ann)

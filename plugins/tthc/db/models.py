@@ -403,8 +403,8 @@ class ProcedureDetails(Base):
     ``data["missing"]``). ``procedure_id`` ties it to the catalogue procedure of the same code.
 
     ``change``: ``first`` (first version), ``decision`` (a decision about this procedure explains the
-    change) or ``drift`` (it changed on the portal with no decision: ``drift_status`` ``review`` until a
-    person acknowledges it or a decision arrives, ``explained``)."""
+    change: ``decision_id``) or ``drift`` (it changed on the portal with no decision: ``drift_status``
+    ``review`` until a person acknowledges it or a decision arrives, ``explained``)."""
 
     __tablename__ = "procedure_details"
     __table_args__ = (UniqueConstraint("portal_id", "version", name="uq_procedure_details_version"),)
@@ -423,6 +423,7 @@ class ProcedureDetails(Base):
     fetched_for: Mapped[date] = mapped_column(Date)  # the run date this version was first read
     checked_for: Mapped[date] = mapped_column(Date)  # the last run date the page was read (same content)
     change: Mapped[str] = mapped_column(String(16), default="first")
+    decision_id: Mapped[int | None] = mapped_column(ForeignKey("decisions.id"))  # the decision it follows
     drift_status: Mapped[str | None] = mapped_column(String(16))
     reviewed_by: Mapped[str | None] = mapped_column(String(128))
     reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

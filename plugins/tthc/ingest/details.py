@@ -6,7 +6,8 @@ and legal bases per channel, agencies, result, documents). :func:`fetch_procedur
 ``fetch_procedure_details`` task of ``tthc_ingest``, after every source) reads, for each stored item of a
 new, amended or replacing decision:
 
-* by its portal id, the full page (``dvc-tthc-thu-tuc-hanh-chinh-chi-tiet.html?ma_thu_tuc=<id>``);
+* by its portal id, the full page (``dvc-tthc-thu-tuc-hanh-chinh-chi-tiet.html?ma_thu_tuc=<id>``), and the
+  citizen page of its code for what the full page only loads with JavaScript (steps, requirements);
 * without an id but with a code (items from the ministry sites), the citizen page by code, then the full
   page it links to; when the full page cannot be read, what the citizen page has (``layout`` ``citizen``,
   ``data["missing"]`` says what it lacks).
@@ -28,6 +29,8 @@ Drift without a decision: every run also re-reads up to :data:`REFRESH_PER_RUN` 
 procedures (the least recently checked first). A new version that no decision about the procedure
 explains (none dated on or after the previous version was read) is a ``drift`` in ``review``: the review
 queue and the digest show it with a before/after diff until a person acknowledges it or a decision arrives.
+A decision explains a new version when it is about the procedure (its portal id or code), is dated at most
+:data:`LAG_DAYS` before the previous version was read, and no earlier version already follows it.
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ from tthc.ingest.sources.national_portal.procedure_page import (
     ProcedureNotFoundError,
     ProcedurePage,
     citizen_url,
+    complete_with_citizen,
     full_url,
     parse_procedure_page,
 )
@@ -64,6 +68,7 @@ REFRESH_PER_RUN = 40
 MAX_ATTEMPTS = 10
 MAX_BACKOFF_DAYS = 30
 ALERT_ATTEMPTS = 3
+LAG_DAYS = 7  # a decision this many days before a page was read may not show on it yet
 
 
 class PageFetchError(SourceError):
@@ -140,8 +145,18 @@ class ProcedurePageClient:
         return page, snap
 
     def by_id(self, portal_id: str) -> tuple[ProcedurePage, Snapshot, str]:
+        """The full page; its steps and requirements (loaded by JavaScript on the portal, so empty in its
+        HTML) from the citizen page of its code."""
         url = full_url(self.base_url, portal_id)
         page, snap = self._get(url, f"national portal procedure {portal_id}")
+        if page.layout == "full" and page.code and not (page.steps and page.requirements):
+            try:
+                citizen, _ = self._get(citizen_url(self.base_url, page.code), f"national portal procedure {page.code}")
+            except (SourceError, ReplayMissError) as exc:
+                log.warning("procedure %s: citizen page unreadable, steps and requirements left empty (%s)",
+                            page.code, exc)
+            else:
+                page = complete_with_citizen(page, citizen)
         return page, snap, url
 
     def by_code(self, code: str) -> tuple[ProcedurePage, Snapshot, str]:
@@ -165,17 +180,22 @@ def latest_version(session: Session, portal_id: str) -> ProcedureDetails | None:
 
 
 def _explaining_decision(session: Session, portal_id: str, code: str | None, since: date) -> Decision | None:
-    """A decision about this procedure dated on or after ``since``."""
+    """A decision about this procedure dated no more than :data:`LAG_DAYS` before ``since`` (the day the
+    previous version was read: the portal may update a page some days after the decision reaches us) that
+    no earlier version of it already follows."""
     match = [DecisionItem.external_id == portal_id]
     if code:
         match.append(DecisionItem.code == code)
+    used = select(ProcedureDetails.decision_id).where(ProcedureDetails.portal_id == portal_id,
+                                                      ProcedureDetails.decision_id.is_not(None))
     day = func.coalesce(Decision.published_date, Decision.signed_date)
     return session.scalars(select(Decision).join(DecisionItem, DecisionItem.decision_id == Decision.id)
-                           .where(or_(*match), day >= since).order_by(day, Decision.id)).first()
+                           .where(or_(*match), day >= since - timedelta(days=LAG_DAYS), Decision.id.not_in(used))
+                           .order_by(day.desc(), Decision.id.desc())).first()
 
 
 def store_page(session: Session, page: ProcedurePage, url: str, snapshot_id: int | None, raw_hash: str,
-               as_of: date) -> tuple[ProcedureDetails, str]:
+               as_of: date, item: DecisionItem | None = None) -> tuple[ProcedureDetails, str]:
     """Store ``page`` as the procedure's current version. Returns the version and what happened:
     ``first``, ``decision``, ``drift`` (new versions), ``unchanged``, ``reparsed`` (updated in place: the
     same page bytes parsed differently after a parser fix, or the full page completing a citizen one) or
@@ -204,9 +224,9 @@ def store_page(session: Session, page: ProcedurePage, url: str, snapshot_id: int
                            snapshot_id=snapshot_id, procedure_id=proc_id, fetched_for=as_of, checked_for=as_of)
     _fill(row, page, data, digest)
     if latest is None:
-        row.change = "first"
-    elif _explaining_decision(session, portal_id, page.code or latest.code, latest.fetched_for) is not None:
-        row.change = "decision"
+        row.change, row.decision_id = "first", item.decision_id if item is not None else None
+    elif (decision := _explaining_decision(session, portal_id, page.code or latest.code, latest.fetched_for)):
+        row.change, row.decision_id = "decision", decision.id
     else:
         row.change, row.drift_status = "drift", "review"
     session.add(row)
@@ -233,8 +253,9 @@ def explain_drifts(session: Session) -> int:
         previous = session.scalar(select(ProcedureDetails).where(ProcedureDetails.portal_id == row.portal_id,
                                                                  ProcedureDetails.version == row.version - 1))
         since = previous.fetched_for if previous is not None else row.fetched_for
-        if _explaining_decision(session, row.portal_id, row.code, since) is not None:
-            row.drift_status = "explained"
+        decision = _explaining_decision(session, row.portal_id, row.code, since)
+        if decision is not None:
+            row.drift_status, row.decision_id = "explained", decision.id
             n += 1
     return n
 
@@ -311,7 +332,7 @@ def fetch_procedure_details(session: Session, client: ProcedurePageClient, recor
             continue
         page, snap, url = got
         ids = store_snapshots(session, recorder)
-        row, outcome = store_page(session, page, url, ids.get(snap.content_hash), snap.content_hash, as_of)
+        row, outcome = store_page(session, page, url, ids.get(snap.content_hash), snap.content_hash, as_of, item)
         _count(result, outcome)
         link.status, link.details_id, link.attempts, link.next_retry_for = "fetched", row.id, 0, None
         link.error = link.http_status = None

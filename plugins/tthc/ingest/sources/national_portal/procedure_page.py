@@ -19,14 +19,16 @@ The portal shows a procedure in two layouts (both captured in the shared referen
 
 A page in neither layout, or a layout missing what every page of it has, raises
 :class:`~tthc.core.http.LayoutChangedError` naming the selector or label — never a silent blank. A full
-page whose code and name are both empty is the portal's answer for an id it does not hold:
-:class:`ProcedureNotFoundError`.
+page whose code and name are both empty is :class:`ProcedureNotFoundError` (chưa có trên CSDL quốc gia):
+the portal's pages carry that popup as an empty template until something fills it (the real decision page,
+``decision_115010_details.html``, has it empty, filled by JavaScript), which is what a page for an id the
+portal does not hold shows.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -344,12 +346,18 @@ def _script_vars(soup) -> dict[str, str]:
     return out
 
 
+def complete_with_citizen(full: ProcedurePage, citizen: ProcedurePage) -> ProcedurePage:
+    """The full page with what only the citizen page has in its HTML (the steps and the requirements, which
+    the full page loads with JavaScript)."""
+    return replace(full, steps=full.steps or citizen.steps, requirements=full.requirements or citizen.requirements)
+
+
 def parse_procedure_page(html: str | bytes, url: str = "") -> ProcedurePage:
     """Parse either layout (see the module docstring)."""
     from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(html, "lxml")
-    if soup.select_one("div.row.info-row") is not None:
+    if soup.select_one("#popupChitietTTHC") is not None or soup.select_one("div.row.info-row") is not None:
         return _full(soup, url)
     if soup.select_one("h2.main-title-sub") is not None:
         return _citizen(soup, url)

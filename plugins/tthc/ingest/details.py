@@ -3,8 +3,8 @@
 A decision's item rows on the portal carry the procedure's internal id and its name, not its code, nor
 its substance. The procedure's public page has everything the province's annex needs (time limits, fees
 and legal bases per channel, agencies, result, documents). :func:`fetch_procedure_details` (the
-``fetch_procedure_details`` task of ``tthc_ingest``, after every source) reads, for each stored item of a
-new, amended or replacing decision:
+``fetch_procedure_details`` task of ``tthc_ingest``, after every source) reads, for each stored item (new,
+amended, replacing, and abolished too: its page gives the code the matcher uses first):
 
 * by its portal id, the full page (``dvc-tthc-thu-tuc-hanh-chinh-chi-tiet.html?ma_thu_tuc=<id>``), and the
   citizen page of its code for what the full page only loads with JavaScript (steps, requirements);
@@ -62,7 +62,8 @@ from tthc.ingest.store import store_snapshots
 log = logging.getLogger(__name__)
 
 SOURCE_NAME = "procedure_details"
-DETAIL_CHANGES = ("new", "amended", "replaced")  # an abolished procedure's page is not needed
+# every item: an abolished procedure's page gives its code (the annex states no content for it)
+DETAIL_CHANGES = ("new", "amended", "replaced", "abolished")
 MAX_ITEMS_PER_RUN = 300
 REFRESH_PER_RUN = 40
 MAX_ATTEMPTS = 10
@@ -267,7 +268,9 @@ def _due_items(session: Session, as_of: date, limit: int, replay: bool) -> list[
     stmt = (select(DecisionItem, ItemDetails).outerjoin(ItemDetails, ItemDetails.item_id == DecisionItem.id)
             .where(DecisionItem.change_type.in_(DETAIL_CHANGES)).order_by(DecisionItem.id))
     if not replay:
-        stmt = stmt.where(or_(ItemDetails.id.is_(None), ItemDetails.status == "no_reference",
+        referenced = DecisionItem.external_id.is_not(None) | DecisionItem.code.is_not(None)
+        stmt = stmt.where(or_(ItemDetails.id.is_(None),
+                              (ItemDetails.status == "no_reference") & referenced,  # a later source gave a code
                               ItemDetails.status.in_(("failed", "missing")) & ItemDetails.next_retry_for.is_not(None)
                               & (ItemDetails.next_retry_for <= as_of)))
     return list(session.execute(stmt.limit(limit)).tuples())

@@ -152,6 +152,9 @@ def render_part_two(batch: DraftBatch, path: str | Path) -> Path:
                                   "fee": fee_text({"channels": [channel]})}
                         for cell, key in zip(cells, ("channel", "deadline", "fee", "description"), strict=True):
                             cell.paragraphs[0].add_run(_text(str(values.get(key) or "").replace("\n", "; ")))
+                    for col, width in zip(table._tbl.tblGrid.findall(qn("w:gridCol")), (3.2, 3.6, 4.2, 5.0),
+                                          strict=True):
+                        col.set(qn("w:w"), str(Cm(width).twips))  # the grid: what LibreOffice reads
                     for row in table.rows:
                         for cell, width in zip(row.cells, (3.2, 3.6, 4.2, 5.0), strict=True):
                             cell.width = Cm(width)

@@ -4,8 +4,10 @@
 Reads the national TTHC portal's decision API (`rest.jsp`) and every enabled HTML listing site
 (`plugins/tthc/ingest/sources/html_listing/sites/*.yaml`, one task each), newest first down to each source's
 watermark, bounded by the run's data interval. Stores decisions, their procedures, their attachments
-(text extracted, searchable) and every raw answer (snapshots, for replay), then updates the
-`tthc://catalogue/decisions` Asset, which starts `tthc_compare`.
+(text extracted, searchable) and every raw answer (snapshots, for replay); then reads each new or
+amended procedure's page on the national portal (`fetch_procedure_details`: code, time limits, fees,
+legal bases; a page that cannot be read is recorded and retried on a later night, never failing the
+run) and updates the `tthc://catalogue/decisions` Asset, which starts `tthc_compare`.
 
 * Connections: `tthc_portal`, each site's `conn_id` (e.g. `tthc_ministry_site`), `tthc_catalogue`.
 * Pools: `national_portal` and each site's `pool` (one slot: be polite to government servers).
@@ -77,6 +79,16 @@ def tthc_ingest():
         previous = current
         results.append(current)
 
+    @task(pool="national_portal", trigger_rule="all_done")
+    def fetch_procedure_details(**context):
+        from tthc.core.window import window_from_context
+        from tthc.ingest import tasks
+
+        return tasks.fetch_procedure_details(window_from_context(context), context["params"]["replay"])
+
+    details = fetch_procedure_details()
+    previous >> details
+
     @task(outlets=[DECISIONS])
     def announce_decisions(results, *, outlet_events=None, **context):
         from tthc.core.window import window_from_context
@@ -85,7 +97,7 @@ def tthc_ingest():
         outlet_events[DECISIONS].extra = window.to_dict()
         return {"new_decisions": sum(r["decisions_new"] for r in results), **window.to_dict()}
 
-    announce_decisions(results)
+    details >> announce_decisions(results)
 
 
 tthc_ingest()

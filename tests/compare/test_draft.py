@@ -155,7 +155,8 @@ def test_docx_reads_back_sections_rows_and_can_cu(seeded, dept, tmp_path):
     assert tables[(A, xa)][1][0] == "Sở hữu trí tuệ"
     assert [r[:3] for r in a_xa] == [["1", NO_CODE, NEW_NO_CODE]]
     assert a_xa[0][4] == "Bộ phận Một cửa UBND cấp xã"
-    assert a_xa[0][3] == "—" and a_xa[0][6] == "—"  # not in the catalogue: no time, no legal basis
+    # not in the catalogue, no details from the national database: the cells say why, never a bare "—"
+    assert a_xa[0][3] == a_xa[0][5] == a_xa[0][6] == "Chưa tra cứu trên CSDL quốc gia"
 
     b_tinh = _data_rows(tables[(B, tinh)])
     assert [r[0] for r in b_tinh] == ["1", "2", "3"]  # numbered within the level, across fields
@@ -178,7 +179,7 @@ def test_docx_reads_back_sections_rows_and_can_cu(seeded, dept, tmp_path):
     assert set(abolished) == {used["replaced"].code, used["abolished"].code}
     for row in abolished.values():
         assert row[3] == "Quyết định số 205/QĐ-BKHCN ngày 21/11/2026 của Bộ trưởng Bộ Khoa học và Công nghệ"
-    assert "Được thay thế bởi thủ tục Thủ tục thay thế về chuyển giao công nghệ (1.050002)" in \
+    assert "Được thay thế bởi thủ tục thay thế về chuyển giao công nghệ (1.050002)" in \
         abolished[used["replaced"].code][4]
     # nothing of section A leaks into C, nor the other way round
     assert NEW_NAME not in [r[2] for r in c_tinh] and used["abolished"].name not in [r[2] for r in a_tinh]

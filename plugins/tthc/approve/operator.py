@@ -58,6 +58,8 @@ def approval_body(draft: dict[str, Any], procedures: list[str], links: Mapping[s
         f"- [Xem toàn bộ {draft['flag_count']} thủ tục và trả lời trên trang KSTTHC]({links['page']})", "",
         "Thủ tục trong dự thảo (hạn sớm nhất trước):", "",
     ]
+    if draft.get("part_two") and links.get("part_two"):
+        lines.insert(-3, f"- Phần II, nội dung cụ thể của từng thủ tục: [tải về bản DOCX]({links['part_two']})")
     lines += [f"{i}. {p}" for i, p in enumerate(procedures[:MAX_LISTED], 1)]
     if len(procedures) > MAX_LISTED:
         lines.append(f"\n… và {len(procedures) - MAX_LISTED} thủ tục khác: "
@@ -73,10 +75,13 @@ def draft_links(announcement_id: int) -> dict[str, str]:
     from tthc.core.links import draft_file_url, draft_page, ui_base_url
 
     base = ui_base_url(load_department())
-    return {"page": draft_page(base, announcement_id), "docx": draft_file_url(base, announcement_id, "docx"),
-            "html": draft_file_url(base, announcement_id, "html")} if base else {
-        "page": f"/kstthc/drafts/{announcement_id}", "docx": f"/kstthc/drafts/{announcement_id}/du-thao.docx",
-        "html": f"/kstthc/drafts/{announcement_id}/du-thao.html"}
+    if base:
+        return {"page": draft_page(base, announcement_id), "docx": draft_file_url(base, announcement_id, "docx"),
+                "html": draft_file_url(base, announcement_id, "html"),
+                "part_two": draft_file_url(base, announcement_id, "part_two")}
+    return {"page": f"/kstthc/drafts/{announcement_id}", "docx": f"/kstthc/drafts/{announcement_id}/du-thao.docx",
+            "html": f"/kstthc/drafts/{announcement_id}/du-thao.html",
+            "part_two": f"/kstthc/drafts/{announcement_id}/phan-ii.docx"}
 
 
 def _vn(iso: str) -> str:

@@ -5,12 +5,13 @@
     tthc catalogue import FILE         load the province catalogue (.xlsx or .csv); all or nothing
     tthc catalogue export FILE         write the catalogue (.xlsx or .csv)
     tthc catalogue incomplete          procedures whose field or level is unknown (cần bổ sung)
-    tthc deadline --effective DATE     compute the province's announcement deadline
+    tthc deadline --effective DATE     compute the province's announcement deadline (--check-year YYYY)
     tthc summary --as-of DATE          print what the pipeline holds (decisions, flags, postings, mail)
     tthc search TEXT                   find decisions whose attached files mention TEXT
     tthc match FILE.csv                match pasted annex names (columns name, code) to the catalogue
     tthc review list                   the review queue (names the matcher would not decide alone)
     tthc review decide ID --code CODE  answer a review item (or --not-in-catalogue); reused for that name
+    tthc review drift [ID --ack]       details changed on the national database with no decision
     tthc report periodic --period 2026-Q4 --out DIR   render a periodic KSTTHC report (HTML, text, xlsx, chart)
     tthc report digest --as-of 2026-11-26 --out DIR   render the nightly digest of a date (HTML, text)
 
@@ -48,8 +49,10 @@ DEADLINE_HELP = """The rule (plugins/tthc/settings/deadline_rules.yaml, each wit
     48/2013/ND-CP);
   - without one: 5 working days after the publication date (the department's internal rule).
 Working days: Monday to Friday, less Vietnam's public holidays (the `holidays` package) and with each
-year's official day swaps (plugins/tthc/settings/workday_overrides.yaml). Dates: dd/mm/yyyy or
-yyyy-mm-dd. Example: tthc deadline --effective 15/12/2026 --as-of 26/11/2026"""
+year's official day swaps (plugins/tthc/settings/workday_overrides.yaml). A deadline counted through a
+year whose official schedule is not in that table is "tạm tính" (provisional); --check-year YYYY lists
+what a year lacks. Dates: dd/mm/yyyy or yyyy-mm-dd. Example: tthc deadline --effective 15/12/2026
+--as-of 26/11/2026"""
 
 CATALOGUE_HELP = """The province catalogue.
   import FILE   all or nothing: every row is checked first; errors name the row (dòng N) and what to do.
@@ -132,11 +135,47 @@ def cmd_deadline(args: argparse.Namespace) -> int:
     from tthc.compare.deadlines import province_deadline
     from tthc.core.render import vn_date
 
+    if args.check_year is not None:
+        return check_year(args.check_year)
     d = province_deadline(effective_date=args.effective, published_date=args.published, as_of=args.as_of)
     state = "QUÁ HẠN" if d.is_late else "còn hạn"
-    print(f"Hạn công bố: {vn_date(d.due)} ({state} tính đến {vn_date(args.as_of)})")
+    provisional = " — tạm tính" if d.provisional else ""
+    print(f"Hạn công bố: {vn_date(d.due)} ({state} tính đến {vn_date(args.as_of)}){provisional}")
     print(f"Quy tắc: {d.rule.description}")
     print(f"Căn cứ: {d.rule.citation}{'' if d.rule.checked else ' [chưa đối chiếu văn bản hợp nhất]'}")
+    if d.provisional:
+        years = ", ".join(map(str, d.unconfirmed_years))
+        print(f"Tạm tính: năm {years} chưa có lịch nghỉ lễ, Tết chính thức trong bảng ngày làm việc "
+              f"(plugins/tthc/settings/workday_overrides.yaml); hạn được tính theo lịch nghỉ theo luật và có thể "
+              f"thay đổi khi có thông báo. Xem: tthc deadline --check-year {d.unconfirmed_years[0]}")
+    return 0
+
+
+def check_year(year: int) -> int:
+    """``tthc deadline --check-year YYYY``: what the year's official schedule still lacks (exit 1 if any)."""
+    from tthc.core.render import vn_date
+    from tthc.core.workdays import EVENTS, WorkCalendar
+
+    calendar = WorkCalendar.from_file()
+    missing = calendar.check_year(year)
+    entry = calendar.schedule.get(year)
+    print(f"Lịch nghỉ lễ, Tết năm {year} (plugins/tthc/settings/workday_overrides.yaml):")
+    for key, label in EVENTS.items():
+        event = entry.events.get(key) if entry else None
+        if event is not None and event.confirmed:
+            days = ", ".join(vn_date(d) for d in event.off) or "không có ngày nghỉ thêm"
+            work = f"; làm bù {', '.join(vn_date(d) for d in event.work)}" if event.work else ""
+            print(f"  ✓ {label}: nghỉ {days}{work}")
+            print(f"      nguồn: {event.source}")
+    for line in missing:
+        print(f"  ✗ {line}")
+    for note in entry.notes if entry else ():
+        print(f"  ! {note}")
+    if missing:
+        print(f"Năm {year} chưa đủ lịch chính thức: hạn công bố tính qua năm này được ghi “tạm tính”. Cách bổ sung: "
+              "docs/operations.md, mục Deadlines.")
+        return 1
+    print(f"Năm {year} đã có đủ lịch nghỉ chính thức.")
     return 0
 
 
@@ -192,7 +231,12 @@ def cmd_review(args: argparse.Namespace) -> int:
                 print(f"[{q.flag_id}] hạn {q.deadline} · {q.decision} · {q.name}\n      lý do: {q.reason}\n"
                       f"      gần giống: {near}")
             print(f"{len(queue)} mục chờ xem xét." if queue else "Không có mục nào chờ xem xét.")
+            drifts = print_drifts(session)
+            if drifts:
+                print(f"{drifts} thay đổi trên CSDL quốc gia chưa có quyết định: tthc review drift SỐ --ack")
             return 0
+        if args.action == "drift":
+            return cmd_drift(session, args)
         if bool(args.code) == bool(args.not_in_catalogue):
             print("give exactly one of --code CODE or --not-in-catalogue", file=sys.stderr)
             return 2
@@ -205,6 +249,44 @@ def cmd_review(args: argparse.Namespace) -> int:
             print(str(exc), file=sys.stderr)
             return 2
         print(f"Đã ghi: «{row.name}» → {row.code or 'không có trong danh mục'}. Lần so sánh sau sẽ áp dụng.")
+    return 0
+
+
+def print_drifts(session) -> int:
+    """Print the procedures whose details changed on the national database with no decision."""
+    from tthc.catalogue.details import open_drifts
+    from tthc.core.render import vn_date
+
+    drifts = open_drifts(session)
+    for x in drifts:
+        print(f"[thay đổi {x.id}] {x.details.code or 'chưa có mã'} – {x.details.name} "
+              f"(thấy ngày {vn_date(x.details.fetched_for)}, chưa có quyết định công bố)")
+        for c in x.changes:
+            print(f"      {c.label}: «{c.before}» → «{c.after}»")
+    return len(drifts)
+
+
+def cmd_drift(session, args: argparse.Namespace) -> int:
+    """``tthc review drift [ID --ack]``: list the changes no decision explains, or acknowledge one."""
+    import getpass
+    from datetime import datetime
+
+    from tthc.catalogue.details import acknowledge_drift
+
+    if args.details_id is None:
+        if not print_drifts(session):
+            print("Không có thay đổi nào trên CSDL quốc gia chờ xem xét.")
+        return 0
+    if not args.ack:
+        print("give --ack to acknowledge the change", file=sys.stderr)
+        return 2
+    try:
+        # a person's answer, recorded when given (the one place the wall clock is the right time)
+        row = acknowledge_drift(session, args.details_id, by=args.by or getpass.getuser(), at=datetime.now(UTC))
+    except LookupError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    print(f"Đã ghi nhận thay đổi của thủ tục {row.code or row.name} (phiên bản {row.version}).")
     return 0
 
 
@@ -279,7 +361,9 @@ def build_parser() -> argparse.ArgumentParser:
                         epilog=DEADLINE_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     dl.add_argument("--effective", type=parse_date, help="effective date of the ministry decision (dd/mm/yyyy)")
     dl.add_argument("--published", type=parse_date, help="publication date, used when there is no effective date")
-    dl.add_argument("--as-of", type=parse_date, required=True, help="the date to judge lateness on (dd/mm/yyyy)")
+    dl.add_argument("--as-of", type=parse_date, help="the date to judge lateness on (dd/mm/yyyy)")
+    dl.add_argument("--check-year", type=int, metavar="YYYY",
+                    help="list what the year's official schedule of days off still lacks (exit 1 if anything)")
     dl.set_defaults(func=cmd_deadline)
 
     sm = sub.add_parser("summary", help="print what the pipeline holds")
@@ -310,6 +394,11 @@ def build_parser() -> argparse.ArgumentParser:
     dec.add_argument("--not-in-catalogue", action="store_true", help="the name is not in the catalogue")
     dec.add_argument("--by", help="who decides (default: the login name)")
     dec.add_argument("--note", help="a comment kept with the answer")
+    drift = rv_sub.add_parser("drift", help="procedures whose details changed on the national database with no "
+                                            "decision: list them, or acknowledge one (--ack)")
+    drift.add_argument("details_id", type=int, nargs="?", help="the number shown by the list and in the digest")
+    drift.add_argument("--ack", action="store_true", help="a person has seen the change")
+    drift.add_argument("--by", help="who acknowledges (default: the login name)")
     rv.set_defaults(func=cmd_review)
 
     rp = sub.add_parser("report", help="render a report to files (preview, samples); sends nothing")
@@ -330,8 +419,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command == "deadline" and not (args.effective or args.published):
-        print("give --effective or --published", file=sys.stderr)
+    if args.command == "deadline" and args.check_year is None and not (args.effective or args.published):
+        print("give --effective or --published (or --check-year YYYY)", file=sys.stderr)
+        return 2
+    if args.command == "deadline" and args.check_year is None and args.as_of is None:
+        print("give --as-of DATE (the date to judge lateness on)", file=sys.stderr)
         return 2
     try:
         return args.func(args)

@@ -1,7 +1,9 @@
 """Legal deadlines of the province's announcements, in Vietnamese working days
 (:class:`tthc.core.workdays.WorkCalendar`).
 
-The rules are data (``settings/deadline_rules.yaml``), each with its legal citation.
+The rules are data (``settings/deadline_rules.yaml``), each with its legal citation. A deadline counted
+through a year whose official schedule of days off is not yet in ``settings/workday_overrides.yaml`` is
+still computed, but is provisional (``Deadline.provisional``: "tạm tính").
 """
 
 from __future__ import annotations
@@ -49,6 +51,13 @@ class Deadline:
     due: date
     rule: Rule
     is_late: bool
+    anchor: date | None = None
+    unconfirmed_years: tuple[int, ...] = ()  # years counted through without an official schedule
+
+    @property
+    def provisional(self) -> bool:
+        """Counted through a year whose official schedule of days off is not in the table (tạm tính)."""
+        return bool(self.unconfirmed_years)
 
 
 @lru_cache(maxsize=1)
@@ -73,11 +82,12 @@ def province_deadline(
     calendar = calendar or default_cal
     rules = rules or default_rules
     if effective_date is not None:
-        rule = rules["province_announcement"]
-        due = rule.apply(effective_date, calendar)
+        rule, anchor = rules["province_announcement"], effective_date
     elif published_date is not None:
-        rule = rules["province_announcement_no_effective_date"]
-        due = rule.apply(published_date, calendar)
+        rule, anchor = rules["province_announcement_no_effective_date"], published_date
     else:
         raise ValueError("a decision without effective and published dates has no computable deadline")
-    return Deadline(due=due, rule=rule, is_late=due < as_of)
+    due = rule.apply(anchor, calendar)
+    return Deadline(due=due, rule=rule, is_late=due < as_of, anchor=anchor,
+                    unconfirmed_years=tuple(calendar.unconfirmed_years(anchor, due)))
+

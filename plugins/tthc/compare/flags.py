@@ -2,8 +2,10 @@
 
 Rules:
 - every item is matched to the province catalogue with :class:`tthc.compare.matching.Matcher` (code,
-  then normalised name, then rapidfuzz blocked by field); a person's earlier answer for the same name
-  (``match_decisions``) is reused;
+  then normalised name, then rapidfuzz blocked by field and by the level a name states); the code is
+  the one the procedure's page on the national portal gives (:mod:`tthc.ingest.details`), else the
+  decision's; its levels, the decision's, else the page's, else the catalogue's; a person's earlier
+  answer for the same name (``match_decisions``) is reused;
 - only items at levels the province implements (cấp tỉnh, cấp xã) in the department's fields are
   flagged; central-level items are recorded as "not applicable";
 - new → announce; amended → re-announce; replaced → announce the new one and abolish the old;
@@ -28,6 +30,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from tthc.catalogue.details import details_by_item
 from tthc.compare.deadlines import province_deadline
 from tthc.compare.matching import Candidate, Matcher, MatchResult
 from tthc.compare.review import DbReviewMemory
@@ -182,7 +185,7 @@ class _Flagger:
 
 def _catalogue(session: Session) -> tuple[list[Procedure], Matcher]:
     procs = list(session.scalars(select(Procedure).options(selectinload(Procedure.field)).order_by(Procedure.id)))
-    cands = [Candidate(p.code, p.name, p.field.key if p.field else None) for p in procs]
+    cands = [Candidate(p.code, p.name, p.field.key if p.field else None, tuple(p.level_list)) for p in procs]
     return procs, Matcher(cands, memory=DbReviewMemory(session), session=session)
 
 
@@ -197,12 +200,19 @@ def compare(session: Session, dept: Department, *, as_of: date) -> CompareResult
     by_name = {(p.code, p.name): p for p in procs}
     items = list(session.scalars(select(DecisionItem).join(Decision)
                                  .order_by(Decision.published_date, Decision.id, DecisionItem.id)))
-    matches = matcher.match_many([(i.name, i.code, i.field_key) for i in items])
-    for item, m in zip(items, matches, strict=True):
+    details = details_by_item(session, [i.id for i in items])
+    # the code the procedure's page on the national portal gives comes first (the item rows carry none)
+    codes = [(details[i.id].code if i.id in details and details[i.id].code else None) or i.code for i in items]
+    matches = matcher.match_many([(i.name, c, i.field_key) for i, c in zip(items, codes, strict=True)])
+    for item, item_code, m in zip(items, codes, matches, strict=True):
         result.items_seen += 1
         decision = item.decision
         proc = by_name.get((m.code, m.name)) if m.verdict == "matched" else None
-        levels = [lv for lv in (item.levels or (proc.levels if proc else "")).split(",") if lv]
+        page = details.get(item.id)
+        if page is not None and proc is not None and page.procedure_id is None and page.code == proc.code:
+            page.procedure_id = proc.id  # the details tied to the catalogue procedure
+        levels = [lv for lv in (item.levels or (page.levels if page else "") or (proc.levels if proc else ""))
+                  .split(",") if lv]
         field_key = item.field_key or (proc.field.key if proc and proc.field else None)
         decision_fields = {f for f in decision.field_keys.split(",") if f}
         in_fields = field_key in scope_fields if field_key else bool(decision_fields & scope_fields)
@@ -220,7 +230,7 @@ def compare(session: Session, dept: Department, *, as_of: date) -> CompareResult
             status, note = "review", NOTE_NO_LEVEL
         elif item.change_type in ("amended", "abolished") and proc is None:
             status, note = ("open", NOTE_CONFIRMED_NEW) if by_person else ("review", NOTE_UNKNOWN)
-        code = item.code or (proc.code if proc else None)
+        code = item_code or (proc.code if proc else None)
         name = proc.name if (proc is not None and not item.code and by_person) else item.name
         fmt = {"so_hieu": decision.so_hieu, "agency": decision.agency_name, "replaces": item.replaces_code or "",
                "name": item.name}

@@ -9,13 +9,17 @@ Order of the rules in :meth:`Matcher.match`:
 4. the normalised name equal to exactly one candidate's (or, failing that, equal once accents are dropped)
    → ``matched``; equal to several → ``review`` (the catalogue holds the same name twice);
 5. the name ending with a level ("(cấp tỉnh)") that the catalogue name lacks, or words it differently
-   ("thực hiện tại cấp tỉnh") → ``matched`` when exactly one candidate fits that level; the name without
-   a level while the catalogue names it at several levels → ``review``;
+   ("thực hiện tại cấp tỉnh", "(Cấp tỉnh) Thủ tục …") → ``matched`` when exactly one candidate fits that
+   level; the name without a level while the catalogue names it at several levels → ``review``;
 6. fuzzy: :data:`SCORER` over the item's field block (all candidates when the field is unknown or the
    block has nothing close) → ``matched`` only if the best score ≥ :data:`AUTO`, it leads the second
    best by ≥ :data:`MARGIN` *and* the two names have the same words but for one mistyped word
    (:func:`words_differ_only_by_typos`); else ``review`` if ≥ :data:`REVIEW`; else ``not_found``.
    A best candidate from outside the item's field is at most ``review``.
+
+Levels are a blocking key: a level the item's name states (:func:`name_level`) that differs from the
+candidate's (stated by its name, else the catalogue's levels) makes rules 4–6 answer ``review``, never
+``matched``, whatever the score.
 
 Scores alone cannot be trusted for auto-matching: on the real national list "Cấp lại thẻ kiểm định viên …"
 scores 96.4 (token_sort_ratio) against "Cấp thẻ kiểm định viên …", a different procedure; without the
@@ -66,7 +70,16 @@ _WORD_ABBREVIATIONS = {
 _WORD_RE = re.compile(r"\b(" + "|".join(_WORD_ABBREVIATIONS) + r")\b")
 _WS = re.compile(r"\s+")
 _LEVEL_SUFFIX = re.compile(r"\s+cấp\s+(tỉnh|xã|huyện|trung ương|bộ)$")
-_LEVEL_LEAD = (re.compile(r"\s+(?:tại|ở)$"), re.compile(r"\s+(?:thực hiện|áp dụng)$"))
+_LEVEL_PREFIX = re.compile(r"^cấp\s+(tỉnh|xã|huyện|trung ương|bộ)\s+(?:thủ tục\s+)?")
+_LEVEL_LEAD = (re.compile(r"\s+tthc$"), re.compile(r"\s+(?:tại|ở)$"), re.compile(r"\s+(?:thực hiện|áp dụng)$"))
+# A level qualifier of a name (the real lists write "(cấp tỉnh)", "(thực hiện tại cấp tỉnh)", "(TTHC cấp trung
+# ương)", "(Cấp tỉnh) Thủ tục …", "… tại cấp xã"): in brackets at either end, or "cấp …" ending the name.
+_QUALIFIER = r"(?:thực hiện\s+|áp dụng\s+)?(?:tại\s+|ở\s+)?(?:tthc\s+)?(cấp\s+(?:tỉnh|xã|huyện|trung ương|bộ)|trung ương)"
+_LEVEL_IN_BRACKETS_END = re.compile(r"[(\[]\s*" + _QUALIFIER + r"\s*[)\]]\s*\.?$", re.IGNORECASE)
+_LEVEL_IN_BRACKETS_START = re.compile(r"^\s*[(\[]\s*" + _QUALIFIER + r"\s*[)\]]", re.IGNORECASE)
+_LEVEL_AT_END = re.compile(r"\s(cấp\s+(?:tỉnh|xã|huyện|trung ương|bộ))\s*\.?$", re.IGNORECASE)
+LEVEL_OF_WORDS = {"cấp tỉnh": "cap_tinh", "cấp xã": "cap_xa", "cấp huyện": "cap_huyen",
+                  "cấp trung ương": "cap_trung_uong", "cấp bộ": "cap_trung_uong", "trung ương": "cap_trung_uong"}
 
 
 @lru_cache(maxsize=65536)
@@ -119,9 +132,25 @@ def words_differ_only_by_typos(a: str, b: str, vocabulary: set[str] | frozenset[
     return True
 
 
+@lru_cache(maxsize=65536)
+def name_level(name: str | None) -> str | None:
+    """The level a procedure name states ("… (cấp tỉnh)" → ``cap_tinh``; "(TTHC cấp trung ương)", "(Cấp xã)
+    …", "… tại cấp xã" too), or None. A level in the middle of a name ("… nhiệm vụ khoa học và công nghệ cấp
+    tỉnh sử dụng ngân sách …") describes something else and is not read."""
+    text = _WS.sub(" ", clean(name).lower())
+    m = _LEVEL_IN_BRACKETS_END.search(text) or _LEVEL_IN_BRACKETS_START.search(text) or _LEVEL_AT_END.search(text)
+    if m is None:
+        return None
+    return LEVEL_OF_WORDS.get(_WS.sub(" ", m.group(1)))
+
+
 def _level_stems(key: str) -> list[tuple[str, str]]:
     """A key ending with a level ("… thực hiện tại cấp tỉnh") as (stem, level) pairs, shortest cut first:
-    "… thực hiện tại", "… thực hiện", "…" — the words before "cấp" may belong to the name itself."""
+    "… thực hiện tại", "… thực hiện", "…" — the words before "cấp" may belong to the name itself. A key
+    starting with one ("cấp tỉnh thủ tục mua sáng chế …", from "(Cấp tỉnh) Thủ tục …") gives the rest."""
+    lead = _LEVEL_PREFIX.match(key)
+    if lead and lead.end() < len(key):
+        return [(key[lead.end():], lead.group(1))]
     m = _LEVEL_SUFFIX.search(key)
     if not m or m.start() == 0:
         return []
@@ -178,6 +207,7 @@ class Candidate(NamedTuple):
     code: str | None
     name: str
     field_key: str | None = None
+    levels: tuple[str, ...] = ()  # the catalogue's levels (cap_tinh, cap_xa, …); () when unknown
 
 
 class Alternative(NamedTuple):
@@ -194,6 +224,7 @@ class MatchResult:
     score: float = 0.0
     alternatives: list[Alternative] = field(default_factory=list)
     reason: str = ""
+    index: int | None = field(default=None, repr=False, compare=False)  # the candidate's position
 
 
 @dataclass
@@ -212,7 +243,8 @@ def candidates_from_catalogue(session: Any, *, include_abolished: bool = True) -
     stmt = select(Procedure).options(selectinload(Procedure.field)).order_by(Procedure.id)
     if not include_abolished:
         stmt = stmt.where(Procedure.status == "active")
-    return [Candidate(p.code, p.name, p.field.key if p.field else None) for p in session.scalars(stmt)]
+    return [Candidate(p.code, p.name, p.field.key if p.field else None, tuple(p.level_list))
+            for p in session.scalars(stmt)]
 
 
 class Matcher:
@@ -225,6 +257,9 @@ class Matcher:
         self.memory, self.session = memory, session
         self.auto, self.margin, self.review, self.scorer = auto, margin, review, scorer
         self.keys = [normalise_name(c.name) for c in self.candidates]
+        # a candidate's level: the one its name states, else the catalogue's
+        self.cand_levels = [frozenset([lv]) if (lv := name_level(c.name)) else frozenset(c.levels)
+                            for c in self.candidates]
         self.by_code: dict[str, int] = {}
         self.by_key: dict[str, list[int]] = defaultdict(list)
         self.by_unaccented: dict[str, list[int]] = defaultdict(list)
@@ -250,7 +285,7 @@ class Matcher:
                 reason: str) -> MatchResult:
         cand = self.candidates[i] if i is not None else None
         return MatchResult(verdict, cand.code if cand else None, cand.name if cand else None, round(score, 1),
-                           alts, reason)
+                           alts, reason, index=i)
 
     def _alts(self, scored: list[tuple[int, float]], skip: int | None = None) -> list[Alternative]:
         out = [Alternative(self.candidates[i].code, self.candidates[i].name, round(s, 1))
@@ -279,7 +314,20 @@ class Matcher:
         if pre is not None:
             return pre
         res = self._exact(key, field_key) or self._fuzzy(key, field_key, scored)
-        return self._cap(res, code)
+        return self._cap(self._level_cap(res, name), code)
+
+    def _level_cap(self, res: MatchResult, name: str) -> MatchResult:
+        """A level stated in the item's name is a blocking key: never auto-matched to a procedure of another
+        level (by its name, else the catalogue's levels); such a match goes to review."""
+        level = name_level(name)
+        if res.verdict != "matched" or level is None or res.index is None:
+            return res
+        known = self.cand_levels[res.index]
+        if known and level not in known:
+            res.verdict = "review"
+            theirs = ", ".join(sorted(known))
+            res.reason = f"the name says {level}, the catalogue procedure is {theirs}: not matched across levels"
+        return res
 
     def _decided_or_code(self, name: str, code: str | None) -> MatchResult | None:
         if self.memory is not None:
@@ -379,7 +427,7 @@ class Matcher:
             keys[n] = key = normalise_name(name)
             res = self._exact(key, fkey)
             if res is not None:
-                results[n] = self._cap(res, code)
+                results[n] = self._cap(self._level_cap(res, name), code)
                 continue
             block = self._block_for(fkey)
             blocks[id(block)] = block

@@ -6,8 +6,10 @@ ready to announce (status ``open``, not in a waiting or approved draft) become o
 :class:`~tthc.db.models.Announcement` (status ``draft``), keyed by :func:`tthc.compare.draft.batch_key`
 of its flags, and its DOCX and HTML preview are stored in the catalogue database (``draft_files``: the
 API server that serves them on the KSTTHC page and the worker that drafted need not share a disk) and
-written under ``<var>/drafts/``. Re-running gives the same key and the same files. While a draft waits, newly flagged procedures wait for the next one. The
-person's answer is recorded by :mod:`tthc.approve.answer`.
+written under ``<var>/drafts/``. Re-running gives the same key and the same files. With the department
+setting ``draft.part_two``, Phần II (the content of each procedure, from the national database) is made
+too (``…-phan-ii.docx``, stored the same way). While a draft waits, newly flagged procedures wait for the
+next one. The person's answer is recorded by :mod:`tthc.approve.answer`.
 """
 
 from __future__ import annotations
@@ -18,7 +20,14 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tthc.catalogue.announcements import DOCX_TYPE, DraftInfo, draft_info, store_draft_file, waiting_draft
+from tthc.catalogue.announcements import (
+    DOCX_TYPE,
+    DraftInfo,
+    draft_info,
+    part_two_path,
+    store_draft_file,
+    waiting_draft,
+)
 from tthc.compare.draft import batch_key, build_batch, render_docx, render_html
 from tthc.core.config import Department
 from tthc.db.models import Announcement, Flag
@@ -60,6 +69,11 @@ def prepare_draft(session: Session, dept: Department, *, as_of: date, out_dir: P
     docx = render_docx(batch, out_dir / f"{stem}.docx")
     html = out_dir / f"{stem}.html"
     html.write_text(render_html(batch), encoding="utf-8")
+    if dept.draft_part_two:
+        from tthc.compare.draft.part_two import render_part_two
+
+        part_two = render_part_two(batch, part_two_path(docx))
+        store_draft_file(session, ann, "part_two", part_two.name, DOCX_TYPE, part_two.read_bytes(), as_of)
     ann.draft_docx, ann.draft_html, ann.title = str(docx), str(html), batch.title
     store_draft_file(session, ann, "docx", docx.name, DOCX_TYPE, docx.read_bytes(), as_of)
     store_draft_file(session, ann, "html", html.name, "text/html; charset=utf-8", html.read_bytes(), as_of)

@@ -71,6 +71,10 @@ class Department:
     airflow_url: str = ""  # base URL of the Airflow UI, for links in the digest
     quiet_weekday: int = 0  # weekday (0 = Monday) of the weekly "all quiet" digest
     report_cutoff_day: int = 15  # periodic reports run from this day of the month before the period
+    # the draft decision: Địa điểm thực hiện per level (cap_tinh, cap_xa; default from the province) and
+    # whether to write Phần II (Nội dung cụ thể của từng thủ tục hành chính) beside the annex
+    draft_locations: dict[str, str] = field(default_factory=dict)
+    draft_part_two: bool = False
 
     def recipients_for(self, report: str) -> list[str]:
         """Addresses of the roles that receive ``report`` (digest, periodic, ops), in order, once each."""
@@ -117,6 +121,9 @@ class Department:
                 airflow_url=str(data.get("airflow_url") or "").rstrip("/"),
                 quiet_weekday=int(mail.get("quiet_weekday", 0)),
                 report_cutoff_day=int((data.get("reports") or {}).get("cutoff_day", 15)),
+                draft_locations={str(k): str(v) for k, v in ((data.get("draft") or {}).get("locations") or {}).items()
+                                 if v},
+                draft_part_two=bool((data.get("draft") or {}).get("part_two", False)),
             )
         except KeyError as exc:  # pragma: no cover - message tested via load_department
             raise ValueError(f"department settings: missing key {exc}") from exc

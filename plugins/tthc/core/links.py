@@ -46,8 +46,9 @@ def draft_page(base: str, announcement_id: int) -> str:
 
 
 def draft_file_url(base: str, announcement_id: int, kind: str) -> str:
-    """The draft's DOCX (``kind`` docx) or HTML preview (``html``), served from the store."""
-    return f"{base}{KSTTHC_PREFIX}/drafts/{announcement_id}/du-thao.{kind}" if base else ""
+    """The draft's DOCX (``kind`` docx), HTML preview (``html``) or Phần II (``part_two``), from the store."""
+    name = "phan-ii.docx" if kind == "part_two" else f"du-thao.{kind}"
+    return f"{base}{KSTTHC_PREFIX}/drafts/{announcement_id}/{name}" if base else ""
 
 
 def dag_page(base: str, dag_id: str) -> str:

@@ -438,3 +438,69 @@ class FetchLog(Base):
     body: Mapped[str | None] = mapped_column(Text)
     snapshot_id: Mapped[int] = mapped_column(ForeignKey("raw_snapshots.id"))
     fetched_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+# ---------------------------------------------------------------- procedure details (the national portal's page)
+
+DETAIL_DRIFT_STATUSES = ("review", "acknowledged", "explained")
+
+
+class ProcedureDetails(Base):
+    """One content version of a procedure's public page on the national portal (CSDL quốc gia).
+
+    Keyed by the portal's internal id (``portal_id``, the ``ID`` of a decision's item rows) and ``version``
+    (1, 2, … each time the parsed content changes; ``content_hash`` is sha256 of that content). ``data``
+    holds what the page says (:meth:`tthc.ingest.sources.national_portal.procedure_page.ProcedurePage.as_data`:
+    per-channel time limits and fees, legal bases, agencies, result, subjects, documents, …); ``layout``
+    says which page it came from (``full``, or ``citizen`` when only the by-code page could be read: see
+    ``data["missing"]``). ``procedure_id`` ties it to the catalogue procedure of the same code.
+
+    ``change``: ``first`` (first version), ``decision`` (a decision about this procedure explains the
+    change: ``decision_id``) or ``drift`` (it changed on the portal with no decision: ``drift_status``
+    ``review`` until a person acknowledges it or a decision arrives, ``explained``)."""
+
+    __tablename__ = "procedure_details"
+    __table_args__ = (UniqueConstraint("portal_id", "version", name="uq_procedure_details_version"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    portal_id: Mapped[str] = mapped_column(String(32), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    code: Mapped[str | None] = mapped_column(String(16), index=True)
+    name: Mapped[str] = mapped_column(Text)
+    levels: Mapped[str] = mapped_column(String(64), default="")  # comma-separated LEVELS (and cap_huyen)
+    layout: Mapped[str] = mapped_column(String(16))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    data: Mapped[dict] = mapped_column(JSON)
+    url: Mapped[str] = mapped_column(Text)
+    snapshot_id: Mapped[int | None] = mapped_column(ForeignKey("raw_snapshots.id"))
+    procedure_id: Mapped[int | None] = mapped_column(ForeignKey("procedures.id"))
+    fetched_for: Mapped[date] = mapped_column(Date)  # the run date this version was first read
+    checked_for: Mapped[date] = mapped_column(Date)  # the last run date the page was read (same content)
+    change: Mapped[str] = mapped_column(String(16), default="first")
+    decision_id: Mapped[int | None] = mapped_column(ForeignKey("decisions.id"))  # the decision it follows
+    drift_status: Mapped[str | None] = mapped_column(String(16))
+    reviewed_by: Mapped[str | None] = mapped_column(String(128))
+    reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    procedure: Mapped[Procedure | None] = relationship()
+
+
+class ItemDetails(Base):
+    """The procedure details behind one decision item, and the state of fetching them (one row per item).
+
+    ``status``: ``fetched`` (``details_id`` set), ``missing`` (the portal holds no page for it: chưa có trên
+    CSDL quốc gia), ``failed`` (network, HTTP or layout error: ``error``, retried from ``next_retry_for``, a
+    run date, with a backoff; given up after ``attempts`` reaches the limit) or ``no_reference`` (the item
+    has neither a portal id nor a code)."""
+
+    __tablename__ = "item_details"
+    __table_args__ = (UniqueConstraint("item_id", name="uq_item_details_item"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("decision_items.id"))
+    details_id: Mapped[int | None] = mapped_column(ForeignKey("procedure_details.id"))
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_retry_for: Mapped[date | None] = mapped_column(Date)
+    http_status: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    checked_for: Mapped[date] = mapped_column(Date)
+    item: Mapped[DecisionItem] = relationship()
+    details: Mapped[ProcedureDetails | None] = relationship()

@@ -127,3 +127,29 @@ def ingest_site(site: str, window: RunWindow, full_refresh: bool = False, replay
         return result
 
     return _tracked(cfg.name, window, work)
+
+
+def fetch_procedure_details(window: RunWindow, replay: bool = False) -> dict[str, Any]:
+    """Read each new or amended item's procedure page on the national portal (see
+    :mod:`tthc.ingest.details`); ``replay`` re-parses the stored pages without the network. A page that
+    cannot be read is recorded and retried on a later run, never failing the task: the night counts as
+    failed in the ``procedure_details`` source health (the digest says so) when some page failed."""
+    from tthc.core.http import SnapshotRecorder
+    from tthc.db.health import record_failure, record_success
+    from tthc.ingest.details import SOURCE_NAME, ProcedurePageClient
+    from tthc.ingest.details import fetch_procedure_details as run
+
+    endpoint = get_endpoint("tthc_portal")
+    # the procedure pages live on the portal's public site; a Connection extra may name another host
+    base_url = str(endpoint.extra.get("procedure_base_url") or endpoint.base_url)
+    with session_scope() as session:
+        recorder = SnapshotRecorder(fetched_at=window.end)
+        client = ProcedurePageClient(base_url, _http(session, replay), recorder)
+        result = run(session, client, recorder, as_of=window.as_of, replay=replay)
+    if not replay:
+        with session_scope() as session:
+            if result.failure_reason:
+                record_failure(session, SOURCE_NAME, window.as_of, result.failure_reason)
+            else:
+                record_success(session, SOURCE_NAME, window.as_of)
+    return asdict(result)

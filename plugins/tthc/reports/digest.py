@@ -1,8 +1,11 @@
 """The nightly digest (bản tin hằng ngày), built from the database for one run window.
 
 What it says: new ministry decisions; procedures to announce with their deadlines, by urgency (overdue /
-due within 5 working days / later); items waiting for review or approval, with links to the Airflow UI;
-what was published per channel; sources and channels that are failing.
+due within 5 working days / later; "tạm tính" when counted through a year without an official schedule
+of days off); items waiting for review or approval, with links to the Airflow UI; the procedures whose
+content is not on the national database (their annex rows say why) and the procedures whose content
+changed there with no decision (before/after); what was published per channel; sources and channels that
+are failing; from 1 November, that next year's official schedule is still missing.
 
 When it is sent: only when there is something to say; on the department's ``quiet_weekday`` a short
 "all quiet" digest goes out otherwise, so silence always means "nothing new", never "broken". Subject
@@ -18,6 +21,8 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tthc.catalogue.announcements import unconfirmed_years
+from tthc.catalogue.details import Drift, details_for_item, open_drifts
 from tthc.core.config import Department
 from tthc.core.labels import CHANNEL_NAMES
 from tthc.core.links import dag_page, kstthc_page, required_actions_page, ui_base_url
@@ -61,6 +66,13 @@ class Digest:
     # attachments whose download failed ATTACHMENT_ALERT_ATTEMPTS times or more in a row
     failing_attachments: list[Attachment] = field(default_factory=list)
     quiet: bool = False  # nothing to say (sent only on the quiet weekday)
+    # procedure details (the national database): rows of the waiting drafts and flags without them, and
+    # changes on the portal no decision explains; deadlines counted through a year without an official
+    # schedule (tạm tính); from 1 November, next year's schedule still missing
+    missing_details: list[tuple[Flag, str]] = field(default_factory=list)
+    drifts: list[Drift] = field(default_factory=list)
+    provisional: set[int] = field(default_factory=set)  # flag ids
+    schedule_warning: str = ""
 
     @property
     def pending(self) -> list[Flag]:
@@ -74,7 +86,7 @@ class Digest:
     @property
     def has_news(self) -> bool:
         return bool(self.decisions or self.open_count or self.review or self.drafts or self.published
-                    or self.failing or self.failing_attachments)
+                    or self.failing or self.failing_attachments or self.drifts)
 
 
 def build_digest(session: Session, *, window_start: datetime, window_end: datetime, as_of: date,
@@ -113,8 +125,30 @@ def build_digest(session: Session, *, window_start: datetime, window_end: dateti
                                      Attachment.attempts >= ATTACHMENT_ALERT_ATTEMPTS)
             .order_by(Attachment.source, Attachment.decision_id, Attachment.id).limit(MAX_LINKS))),
     )
+    _details_and_dates(session, digest, flags, calendar)
     digest.quiet = not digest.has_news
     return digest
+
+
+def _details_and_dates(session: Session, digest: Digest, flags: list[Flag], calendar: WorkCalendar) -> None:
+    """What the digest says about procedure details and about the calendar (see :class:`Digest`)."""
+    waiting = {f.id: f for f in flags} | {f.id: f for a in digest.drafts for f in a.flags}
+    for flag in sorted(waiting.values(), key=lambda f: (f.deadline, f.id)):
+        if flag.action == "announce_abolition":
+            continue  # the annex states no content for an abolished procedure
+        found, reason = details_for_item(session, flag.item, flag.procedure_code)
+        if found is None:
+            digest.missing_details.append((flag, reason))
+        if unconfirmed_years(flag, calendar):
+            digest.provisional.add(flag.id)
+    digest.drifts = open_drifts(session)
+    next_year = digest.as_of.year + 1
+    if digest.as_of >= date(digest.as_of.year, 11, 1) and not calendar.is_confirmed(next_year):
+        digest.schedule_warning = (
+            f"Chưa có lịch nghỉ lễ, Tết chính thức năm {next_year} trong bảng ngày làm việc "
+            f"(plugins/tthc/settings/workday_overrides.yaml): hạn công bố tính qua năm {next_year} là tạm tính. "
+            f"Khi Chính phủ công bố lịch nghỉ, bổ sung theo docs/operations.md (mục Deadlines); kiểm tra bằng "
+            f"lệnh tthc deadline --check-year {next_year}.")
 
 
 def should_send(digest: Digest, dept: Department) -> bool:
@@ -132,6 +166,8 @@ def subject_of(digest: Digest) -> str:
         parts.append(f"{len(digest.review)} cần xem xét")
     if digest.drafts:
         parts.append(f"{len(digest.drafts)} dự thảo chờ phê duyệt")
+    if digest.drifts:
+        parts.append(f"{len(digest.drifts)} TTHC thay đổi trên CSDL quốc gia chưa có quyết định")
     if digest.failing:
         parts.append(f"{len(digest.failing)} nguồn/kênh đang lỗi")
     if digest.failing_attachments:

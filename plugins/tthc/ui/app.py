@@ -156,18 +156,22 @@ def create_app() -> FastAPI:
                           errors={"choice": f"Airflow không nhận câu trả lời: {exc}"})
         return RedirectResponse(f"{announcement_id}?done=answered", status_code=303, headers=FRAME_HEADERS)
 
+    @app.get("/drafts/{announcement_id}/phan-ii.docx")
+    def draft_part_two(announcement_id: int, viewer: ViewerDep) -> Response:
+        return draft_file(announcement_id, "part_two", viewer)
+
     @app.get("/drafts/{announcement_id}/du-thao.{kind}")
     def draft_file(announcement_id: int, kind: str, viewer: ViewerDep) -> Response:
         from tthc.catalogue.announcements import draft_file as stored
         from tthc.db.session import session_scope
 
         with session_scope() as session:
-            row = stored(session, announcement_id, kind) if kind in ("docx", "html") else None
+            row = stored(session, announcement_id, kind) if kind in ("docx", "html", "part_two") else None
             if row is None:
                 return page("message.html.j2", 404, title="Không có tệp", home="../../",
                             message="Không có tệp này của dự thảo trong cơ sở dữ liệu.")
             content, name, ctype = row.content, row.filename, row.content_type
-        disposition = "attachment" if kind == "docx" else "inline"
+        disposition = "inline" if kind == "html" else "attachment"
         headers = {**FRAME_HEADERS, "Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(name)}",
                    "Content-Security-Policy": PREVIEW_CSP}
         return Response(content, media_type=ctype, headers=headers)

@@ -3,7 +3,8 @@
 One ``ThreadingHTTPServer`` serves the rooms, each a module of this package:
 
 * the national TTHC portal (:mod:`~tthc_dev.sandbox.portal`): ``POST /jsp/rest.jsp``, the decision
-  detail page and the attachment download, in the exact wire format of the real portal;
+  detail page and the attachment download, in the exact wire format of the real portal; its procedure
+  pages, full (by internal id) and citizen (by code) (:mod:`~tthc_dev.sandbox.procedure_pages`);
 * the ministry website (:mod:`~tthc_dev.sandbox.ministry_site`): ``/bo-khcn/van-ban`` and the
   decisions' detail pages with their annex tables;
 * the department website's CMS, WordPress' REST API (:mod:`~tthc_dev.sandbox.cms`; accounts with
@@ -36,6 +37,7 @@ import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -69,6 +71,7 @@ from tthc_dev.sandbox.portal import (
     parse_rest,
     service_of,
 )
+from tthc_dev.sandbox.procedure_pages import CITIZEN_PATH, FULL_PATH, ProcedurePages
 from tthc_dev.sandbox.province_portal import PORTAL_API_PATH, PORTAL_PUBLIC_PREFIX, ProvincePortalRoutes
 from tthc_dev.sandbox.state import Shared
 from tthc_dev.sandbox.web import (
@@ -180,6 +183,7 @@ class Sandbox:
         shared = Shared(self.state_dir, self._lock, lambda: self.url)
         self.national_portal = NationalPortal(self.catalogue)
         self.ministry_site = MinistrySite(self.catalogue)
+        self.procedure_pages = ProcedurePages(self.catalogue)
         self.cms = Cms(shared, accounts_from(DEFAULT_CMS_ACCOUNTS if cms_accounts is None else cms_accounts),
                        meta_plugin=cms_meta_plugin)
         self.csdl = Csdl(shared)
@@ -194,6 +198,8 @@ class Sandbox:
             Mount(PRIVATE_PREFIX, _forbidden, match="tree"),
             Mount(DETAIL_PATH, portal.detail, GET),
             Mount(DOWNLOAD_PATH, portal.download, GET),
+            Mount(FULL_PATH, self.procedure_pages.full, GET),
+            Mount(CITIZEN_PATH, self.procedure_pages.citizen, GET),
             Mount(MINISTRY_LIST_PATH, ministry.listing, GET),
             Mount(MINISTRY_LIST_PATH + "/", ministry.detail, GET, match="prefix"),
             Mount(CMS_POSTS_PATH, partial(cms.route, CMS_POST), match="tree"),
@@ -389,6 +395,11 @@ class Sandbox:
         """Publish ``count`` new ministry decisions (see :meth:`~tthc_dev.sandbox.data.Catalogue.publish`)."""
         with self._lock:
             return self.catalogue.publish(count)
+
+    def amend_procedure(self, code: str, changed: date, **details: Any) -> None:
+        """Change a procedure's page on the portal (see :meth:`~tthc_dev.sandbox.data.Catalogue.amend_procedure`)."""
+        with self._lock:
+            self.catalogue.amend_procedure(code, changed, **details)
 
     def group_items(self, decision: Decision, group: str) -> list[tuple[str | None, str]]:
         """(code, name) of the procedures of one item group: new / modified / rescinded."""

@@ -9,6 +9,7 @@ Every room reads the same :class:`Catalogue`; what it serves of it (and how) is 
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import hashlib
 import random
@@ -155,6 +156,7 @@ class Catalogue:
         for entry in _load_yaml_list(self.data_dir / "procedures.yaml", "procedures"):
             code = str(entry["code"])
             self.procedures[code] = {**entry, "code": code, "portal_id": str(entry.get("portal_id") or "")}
+        self._initial_procedures = copy.deepcopy(self.procedures)
         decisions = [self._decision(e) for e in _load_yaml_list(self.data_dir / "decisions.yaml", "decisions")]
         if synthetic > 0:
             decisions += self._synthetic(decisions, synthetic, seed)
@@ -180,8 +182,24 @@ class Catalogue:
         self._install(sorted([*self.decisions, *new], key=_decision_order, reverse=True))
 
     def restore(self) -> None:
-        """Forget the decisions inserted since load."""
+        """Forget the decisions inserted and the procedure pages amended since load."""
         self._install(list(self._initial))
+        self.procedures = copy.deepcopy(self._initial_procedures)
+
+    def procedure_by_portal_id(self, portal_id: str) -> dict[str, Any] | None:
+        """The procedure the national portal holds under this internal id (None: not on the portal)."""
+        if not portal_id:
+            return None
+        return next((p for p in self.procedures.values() if p.get("portal_id") == portal_id), None)
+
+    def amend_procedure(self, code: str, changed: dt.date, **details: Any) -> None:
+        """Change what the portal's page of procedure ``code`` says (``details`` keys replace those of its
+        ``details``: a fee, a time limit) as of ``changed`` (its Last-Modified): the portal editing a
+        page, with or without a decision. The caller holds the sandbox lock."""
+        proc = copy.deepcopy(self.procedures[code])
+        proc["details"] = {**(proc.get("details") or {}), **details}
+        proc["details_changed"] = changed
+        self.procedures = {**self.procedures, code: proc}
 
     def max_portal_id(self) -> int:
         return max((int(d.portal_id) for d in self.decisions if d.portal_id.isdigit()), default=0)

@@ -44,7 +44,9 @@ FAULT_KINDS = (*ERROR_FAULTS, "timeout", "truncated", "layout_changed", "nfd", "
 AFTER_COMMIT_ERROR = {"error": "internal error after commit"}
 DEFAULT_TIMEOUT_DELAY = 3.0
 # layout_changed: the main table's class on each HTML page, and the JSON keys of the portal's answers.
-LAYOUT_HTML_CLASSES = {"list-van-ban": "ds-van-ban", "phu-luc": "bang-phu-luc", "table-info-row": "info"}
+LAYOUT_HTML_CLASSES = {"list-van-ban": "ds-van-ban", "phu-luc": "bang-phu-luc", "table-info-row": "info",
+                       # the portal's procedure pages (full and citizen layouts)
+                       "row info-row": "row thong-tin", "main-title-sub": "tieu-de-phu"}
 LAYOUT_JSON_KEYS = {
     "CODE": "SO_HIEU",
     "NAME": "TRICH_YEU",

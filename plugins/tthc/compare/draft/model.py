@@ -35,10 +35,20 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tthc.catalogue.announcements import unconfirmed_years
+from tthc.catalogue.details import (
+    agency_for_level,
+    deadline_text,
+    details_for_item,
+    fee_text,
+    legal_basis_text,
+)
 from tthc.catalogue.lookups import find_procedure
+from tthc.compare.matching import normalise_name
 from tthc.core.config import Department
 from tthc.core.render import vn_date
-from tthc.db.models import Decision, Field, Flag
+from tthc.core.workdays import WorkCalendar
+from tthc.db.models import Decision, Field, Flag, ProcedureDetails
 
 TEMPLATE_DOCX = "quyet_dinh_cong_bo.docx"
 TEMPLATE_HTML = "quyet_dinh_cong_bo.html.j2"
@@ -82,10 +92,16 @@ def _text(value: object) -> str:
     return _WS.sub(" ", _CONTROL.sub(" ", text)).strip()
 
 
-def _multiline(value: str | None) -> str:
+def _multiline(value: str | None, missing: str = MISSING) -> str:
     """Catalogue text kept one line per basis, joined by "; "."""
     lines = [_text(line).rstrip(";") for line in (value or "").splitlines()]
-    return "; ".join(line for line in lines if line) or MISSING
+    return "; ".join(line for line in lines if line) or missing
+
+
+def _cell(value: str) -> str:
+    """A multi-line annex cell: NFC, each line's spaces collapsed, line breaks kept."""
+    lines = [_text(line) for line in unicodedata.normalize("NFC", value or "").splitlines()]
+    return "\n".join(line for line in lines if line) or MISSING
 
 
 def _lower_first(text: str) -> str:
@@ -130,6 +146,14 @@ class DraftRow:
     abolition_basis: str = ""  # section C: the decision(s) abolishing it
     note: str = ""
     flag_ids: list[int] = field(default_factory=list)
+    details_id: int | None = None  # the version of the national database's details the row shows
+    missing_reason: str = ""  # why the row has no details ("Chưa có trên CSDL quốc gia", …)
+    source: str = ""  # where thời hạn, phí and căn cứ come from: "csdl", "catalogue" or "" (nowhere)
+
+    @property
+    def lines(self) -> dict[str, list[str]]:
+        """The multi-line cells as lists of lines (the HTML preview)."""
+        return {k: getattr(self, k).split("\n") for k in ("processing_time", "location", "fee", "legal_basis")}
 
 
 @dataclass
@@ -198,6 +222,10 @@ class DraftBatch:
     sections: list[Section]
     decisions: list[DecisionRef]
     fields: list[str]
+    # for the person who checks the draft, never in the signed document (the HTML preview shows them)
+    notes: list[str] = field(default_factory=list)
+    without_details: list[DraftRow] = field(default_factory=list)
+    details: dict[int, ProcedureDetails] = field(default_factory=dict)  # row details_id → the version
 
     @property
     def file_stem(self) -> str:
@@ -252,6 +280,19 @@ def _location(level: str, province: str) -> str:
     return MISSING
 
 
+def _location_with_agency(base: str, agency: str) -> str:
+    """The department's place of submission, then the agency that carries the procedure out (from the
+    national database) unless the place already names it."""
+    agency = _text(agency)
+    if not agency:
+        return base
+    if base == MISSING:
+        return agency
+    if normalise_name(agency) in normalise_name(base):
+        return base
+    return f"{base}\n(cơ quan thực hiện: {agency})"
+
+
 def _section_kind(flag: Flag) -> str:
     if flag.action == "announce_abolition":
         return "abolished"
@@ -275,11 +316,15 @@ def build_batch(session: Session, flags: list[Flag], dept: Department) -> DraftB
 
     # (kind, level, field) → procedure key → row; flags in the order of the decisions that brought them
     grouped: dict[tuple[str, str, str], dict[str, DraftRow]] = {}
+    pages: dict[int, ProcedureDetails] = {}
     for flag in sorted(flags, key=lambda f: (order[f.decision_id], f.item_id, f.id)):
         kind = _section_kind(flag)
         name = _text(flag.procedure_name)
         code = _text(flag.procedure_code) or None
         proc = find_procedure(session, code, name)
+        page, why = details_for_item(session, flag.item, code) if kind != "abolished" else (None, "")
+        if page is not None:
+            pages[page.id] = page
         levels = [lv for lv in (flag.levels or (proc.levels if proc else "")).split(",") if lv]
         in_scope = [lv for lv in ("cap_tinh", "cap_xa") if lv in levels] or [""]
         if proc is not None and proc.field is not None:
@@ -292,7 +337,8 @@ def build_batch(session: Session, flags: list[Flag], dept: Department) -> DraftB
         item = flag.item
         if kind == "abolished":
             if item is not None and item.change_type == "replaced":  # the procedure it replaces
-                note = f"Được thay thế bởi thủ tục {_text(item.name)}" + (f" ({item.code})" if item.code else "")
+                replacing = re.sub(r"^thủ tục\s+", "", _text(item.name), flags=re.IGNORECASE)  # not "thủ tục Thủ tục"
+                note = f"Được thay thế bởi thủ tục {replacing}" + (f" ({item.code})" if item.code else "")
             else:
                 note = ""
         elif kind == "amended":
@@ -307,13 +353,21 @@ def build_batch(session: Session, flags: list[Flag], dept: Department) -> DraftB
             rows = grouped.setdefault((kind, level, field_name), {})
             row = rows.get(flag.procedure_key)
             if row is None:
-                row = rows[flag.procedure_key] = DraftRow(
-                    stt=0, code=code or NO_CODE, name=name,
-                    processing_time=_multiline(proc.processing_time) if proc else MISSING,
-                    location=_location(level, province),
-                    fee=_multiline(proc.fee) if proc else MISSING,
-                    legal_basis=_multiline(proc.legal_basis) if proc else MISSING,
-                )
+                base = dept.draft_locations.get(level) or _location(level, province)
+                row = rows[flag.procedure_key] = DraftRow(stt=0, code=code or NO_CODE, name=name, location=base)
+                if page is not None:  # the national database's details: what the annex must say
+                    data = page.data
+                    row.processing_time = _cell(deadline_text(data, sep=";\n"))
+                    row.fee = _cell(fee_text(data, sep=";\n"))
+                    row.legal_basis = _cell(legal_basis_text(data, sep=";\n", short=True))
+                    row.location = _location_with_agency(base, agency_for_level(data.get("agencies") or "", level))
+                    row.details_id, row.source = page.id, "csdl"
+                elif kind != "abolished":  # the catalogue's own text where it has some, else why there is none
+                    row.missing_reason = why
+                    row.processing_time = _multiline(proc.processing_time if proc else None, why)
+                    row.fee = _multiline(proc.fee if proc else None, why)
+                    row.legal_basis = _multiline(proc.legal_basis if proc else None, why)
+                    row.source = "catalogue" if proc and (proc.processing_time or proc.fee or proc.legal_basis) else ""
             row.flag_ids.append(flag.id)
             if kind == "abolished" and ref.reference not in row.abolition_basis:
                 row.abolition_basis = "; ".join(filter(None, [row.abolition_basis, ref.reference]))
@@ -378,5 +432,27 @@ def build_batch(session: Session, flags: list[Flag], dept: Department) -> DraftB
         sections=sections,
         decisions=refs,
         fields=batch_fields,
+        details=pages,
     )
+    batch.without_details = [r for sec in sections if not sec.abolition for r in sec.rows if r.missing_reason]
+    batch.notes = _notes(batch, flags)
     return batch
+
+
+def _notes(batch: DraftBatch, flags: list[Flag]) -> list[str]:
+    """What the person checking the draft should know (never part of the signed document)."""
+    notes = []
+    if batch.without_details:
+        listed = "; ".join(f"{r.code} – {r.name} ({r.missing_reason[:1].lower()}{r.missing_reason[1:]}"
+                           + (", đang dùng nội dung trong danh mục của tỉnh" if r.source == "catalogue" else "") + ")"
+                           for r in batch.without_details)
+        notes.append(f"{len(batch.without_details)} thủ tục chưa có nội dung trên CSDL quốc gia về thủ tục hành "
+                     f"chính, cần bổ sung thời hạn, phí, lệ phí và căn cứ pháp lý trước khi trình ký: {listed}.")
+    calendar = WorkCalendar.from_file()
+    provisional = {y for f in flags for y in unconfirmed_years(f, calendar)}
+    if provisional:
+        years = ", ".join(map(str, sorted(provisional)))
+        count = sum(1 for f in flags if unconfirmed_years(f, calendar))
+        notes.append(f"Hạn công bố của {count} thủ tục là tạm tính: năm {years} chưa có lịch nghỉ lễ, Tết chính thức "
+                     "trong bảng ngày làm việc (tthc deadline --check-year).")
+    return notes

@@ -128,7 +128,22 @@ def make_template(path: str | Path | None = None) -> Path:
         tbl_pr.append(borders)
 
     def widths(table, cm):
+        """Column widths every renderer honours: the table's grid, a fixed layout and its total width, as
+        well as each cell's (Word reads the cells, LibreOffice the grid)."""
         table.autofit = False
+        tbl = table._tbl
+        for col, w in zip(tbl.tblGrid.findall(qn("w:gridCol")), cm, strict=False):
+            col.set(qn("w:w"), str(Cm(w).twips))
+        tbl_pr = tbl.tblPr
+        layout = OxmlElement("w:tblLayout")
+        layout.set(qn("w:type"), "fixed")
+        tbl_pr.append(layout)
+        width = tbl_pr.find(qn("w:tblW"))
+        if width is None:
+            width = OxmlElement("w:tblW")
+            tbl_pr.append(width)
+        width.set(qn("w:w"), str(Cm(sum(cm)).twips))
+        width.set(qn("w:type"), "dxa")
         for row in table.rows:
             for cell, w in zip(row.cells, cm, strict=False):
                 cell.width = Cm(w)
@@ -137,17 +152,17 @@ def make_template(path: str | Path | None = None) -> Path:
     head = doc.add_table(rows=2, cols=2)
     borderless(head)
     head.alignment = WD_TABLE_ALIGNMENT.CENTER
-    widths(head, [6.5, 9.5])
+    widths(head, [7.0, 10.0])  # a little wider than the text: the two titles stay on one line each
     left, right = head.rows[0].cells
     para(left, "ỦY BAN NHÂN DÂN", align=center, size=13, reuse=True)
     para(left, "{{ b.province_upper }}", bold=True, align=center, size=13)
     para(left, "—————", align=center, size=13)
-    para(right, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", bold=True, align=center, size=13, reuse=True)
+    para(right, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", bold=True, align=center, size=12, reuse=True)
     para(right, "Độc lập - Tự do - Hạnh phúc", bold=True, align=center, size=14)
     para(right, "———————————", align=center, size=13)
     left, right = head.rows[1].cells
     para(left, "Số: …/QĐ-UBND", align=center, size=13, reuse=True)
-    para(right, "{{ b.place }}, ngày … tháng … năm …", italic=True, align=center, reuse=True)
+    para(right, "{{ b.place }}, ngày … tháng … năm …", italic=True, align=center, size=13, reuse=True)
 
     para(doc, "QUYẾT ĐỊNH", bold=True, align=center, before=18)
     para(doc, "{{ b.title }}", bold=True, align=center)
@@ -200,6 +215,9 @@ def make_template(path: str | Path | None = None) -> Path:
         para(table.rows[3].cells[0], "{%tr for r in f.rows %}", reuse=True)
         for cell, text in zip(table.rows[4].cells, cells, strict=True):
             para(cell, text, size=12, align=center if text in ("{{ r.stt }}", "{{ r.code }}") else None, reuse=True)
+        for row in (table.rows[2], table.rows[4]):  # a procedure's row is never cut across two pages
+            row._tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))
+        merged.paragraphs[0].paragraph_format.keep_with_next = True  # a field's heading stays with its rows
         para(table.rows[5].cells[0], "{%tr endfor %}", reuse=True)
         para(table.rows[6].cells[0], "{%tr endfor %}", reuse=True)
         widths(table, cm)
@@ -215,7 +233,7 @@ def make_template(path: str | Path | None = None) -> Path:
                  "Phí, lệ phí (nếu có)", "Căn cứ pháp lý", "Ghi chú"],
                 ["{{ r.stt }}", "{{ r.code }}", "{{ r.name }}", "{{ r.processing_time }}", "{{ r.location }}",
                  "{{ r.fee }}", "{{ r.legal_basis }}", "{{ r.note }}"],
-                [1.2, 2.3, 6.0, 3.0, 3.7, 2.5, 3.8, 3.2])
+                [1.2, 2.0, 5.4, 3.0, 3.4, 2.6, 4.9, 3.2])
     tag(doc, "{%p endif %}")
     tag(doc, "{%p endfor %}")
     tag(doc, "{%p endfor %}")

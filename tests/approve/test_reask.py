@@ -154,7 +154,10 @@ def test_drafting_keeps_the_files_in_the_store(waiting, seeded, tmp_path):
     from docx import Document
 
     files = {f.kind: f for f in seeded.scalars(select(DraftFile))}
-    assert set(files) == {"docx", "html"}
+    # the draft, its HTML preview and (draft.part_two, on by default) Phần II
+    assert set(files) == {"docx", "html", "part_two"}
+    assert files["part_two"].filename.endswith("-phan-ii.docx")
+    assert files["part_two"].content == (tmp_path / files["part_two"].filename).read_bytes()
     assert files["docx"].content == (tmp_path / files["docx"].filename).read_bytes()
     doc = Document(__import__("io").BytesIO(files["docx"].content))
     assert "công bố" in "\n".join(p.text for p in doc.paragraphs).lower()

@@ -39,7 +39,8 @@ def test_demo_twice_same_end_state_nothing_sent_twice(tmp_path):
     assert "cms" in out and "Emails: 1 sent" in out
     # the draft decision was written and (demo only) approved by tthc_approve's auto_approve param
     assert "Provincial announcement drafts: 1" in out and "Đã phê duyệt" in out and "0/QĐ-DEMO" in out
-    assert len(list((var / "drafts").glob("*.docx"))) == 1
+    drafts = sorted(p.name for p in (var / "drafts").glob("*.docx"))
+    assert len(drafts) == 2 and drafts[1] == drafts[0].replace(".docx", "-phan-ii.docx"), drafts
     emls = sorted((var / "outbox").glob("*.eml"))
     assert len(emls) == 1 and str(emls[0]) in out
     posts = json.loads((var / "sandbox" / "cms_posts.json").read_text(encoding="utf-8"))["posts"]

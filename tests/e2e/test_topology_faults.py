@@ -186,17 +186,19 @@ class Log:
         self(f"FAULT {name} {detail}")
 
 
-def _sandbox(topo, method: str, path: str, token: str | None = None, **kw):
+def _sandbox(topo, method: str, path: str, token: str | None = None, auth=None, **kw):
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    r = requests.request(method, topo.sandbox_url + path, headers=headers, timeout=15, **kw)
+    r = requests.request(method, topo.sandbox_url + path, headers=headers, auth=auth, timeout=15, **kw)
     r.raise_for_status()
     return r.json()
 
 
 def _cms_items(topo, kind: str) -> list[dict]:
-    from tthc_dev.prodlocal import TOKENS
+    """What the CMS holds, read as the channel's WordPress user (HTTP Basic, application password)."""
+    from tthc_dev.prodlocal import CMS_AUTH
 
-    return _sandbox(topo, "GET", f"/wp-json/wp/v2/{kind}", TOKENS["cms"], params={"status": "any", "per_page": 100})
+    return _sandbox(topo, "GET", f"/wp-json/wp/v2/{kind}", auth=CMS_AUTH,
+                    params={"status": "any", "per_page": 100, "context": "edit"})
 
 
 def _state(root: Path) -> dict:
@@ -365,7 +367,7 @@ def _check_outcome(topo, api: Api, tmp_path: Path) -> dict:
     from tthc.core.config import load_department
     from tthc.db.models import MailLog, Posting, PostingClaim
     from tthc.sync.plan import objects_for
-    from tthc_dev.prodlocal import TOKENS
+    from tthc_dev.prodlocal import CMS_AUTH, TOKENS
 
     # every decision stored once: the same set as a fault-free ingest of the same sources
     stored = _decisions(topo.catalogue_url)
@@ -384,8 +386,9 @@ def _check_outcome(topo, api: Api, tmp_path: Path) -> dict:
         mail = list(s.scalars(select(MailLog)))
     engine.dispose()
     cms = _cms_items(topo, "posts") + _cms_items(topo, "pages")
-    trashed = [i for kind in ("posts", "pages") for i in _sandbox(topo, "GET", f"/wp-json/wp/v2/{kind}", TOKENS["cms"],
-                                                                  params={"status": "trash", "per_page": 100})]
+    trashed = [i for kind in ("posts", "pages")
+               for i in _sandbox(topo, "GET", f"/wp-json/wp/v2/{kind}", auth=CMS_AUTH,
+                                 params={"status": "trash", "per_page": 100, "context": "edit"})]
     cms_keys = Counter(i["meta"]["tthc_key"] for i in cms if i["meta"].get("tthc_key"))
     portal = _sandbox(topo, "GET", "/dvc-tinh/api/v1/thu-tuc", TOKENS["portal"], params={"page_size": 200})["items"]
     portal_keys = Counter(r["ma_ngoai"] for r in portal)

@@ -7,7 +7,7 @@ editor (or another account) counting the requests it sends."""
 
 from __future__ import annotations
 
-import json
+import base64
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -49,10 +49,13 @@ class Site:
     def visitor_comment(self, page: str, name: str, email: str, content: str, date_gmt: str) -> str:
         if self.sandbox is not None:
             return str(self.sandbox.cms_comments.visitor_comment(int(page), name, email, content, date_gmt)["id"])
-        code = (f"echo wp_insert_comment(array('comment_post_ID' => {int(page)}, 'comment_author' => "
-                f"{json.dumps(name)}, 'comment_author_email' => {json.dumps(email)}, 'comment_content' => "
-                f"{json.dumps(content)}, 'comment_approved' => 0, 'comment_date_gmt' => "
-                f"{json.dumps(date_gmt.replace('T', ' '))}, 'comment_date' => {json.dumps(date_gmt.replace('T', ' '))}));")
+        def php_str(text: str) -> str:  # any text, as a PHP expression (no escapes or $ to interpret)
+            return f"base64_decode('{base64.b64encode(text.encode('utf-8')).decode('ascii')}')"
+
+        when = php_str(date_gmt.replace("T", " "))
+        code = (f"echo wp_insert_comment(array('comment_post_ID' => {int(page)}, 'comment_author' => {php_str(name)}, "
+                f"'comment_author_email' => {php_str(email)}, 'comment_content' => {php_str(content)}, "
+                f"'comment_approved' => 0, 'comment_date_gmt' => {when}, 'comment_date' => {when}));")
         return self.wordpress.php(code).strip()
 
     def comments(self, page: str) -> list[dict[str, Any]]:

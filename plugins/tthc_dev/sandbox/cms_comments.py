@@ -16,7 +16,7 @@ Copied from WordPress 6.1's ``WP_REST_Comments_Controller`` (and checked against
   REST comments are off in core); ``post`` missing or unknown: 403 ``rest_comment_invalid_post_id``; a
   draft: 403 ``rest_comment_draft_post``; comments closed (pages are closed by default): 403
   ``rest_comment_closed``; ``status`` without ``moderate_comments``: 403 ``rest_comment_invalid_status``;
-  the same content by the same author under the same post and parent: 409 ``rest_comment_duplicate``.
+  the same content by the same author under the same post and parent: 409 ``comment_duplicate``.
   A moderator's comment is approved at once. 201 with the comment in the ``edit`` context.
 * ``GET|POST|PUT|PATCH /wp-json/wp/v2/comments/{id}``: one comment; update ``status``, ``content``,
   ``author_name`` (who may edit its post); 404 ``rest_comment_invalid_id``.
@@ -241,7 +241,7 @@ class CmsComments:
             for c in self._state["comments"]:
                 if (c["post"], c["parent"], c["content"]) == (post_id, parent, content) and c["approved"] != "trash" \
                         and (c.get("user_id") == user.id or c["author_name"] == user.login):
-                    return wp_error("rest_comment_duplicate", "Duplicate comment detected; it looks as though "
+                    return wp_error("comment_duplicate", "Duplicate comment detected; it looks as though "
                                     "you\u2019ve already said that!", 409)
             approved = "1" if user.can("moderate_comments") or post.get("author") == user.id else "0"
             if "status" in data:

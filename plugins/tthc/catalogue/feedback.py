@@ -145,13 +145,14 @@ class DigestFeedback:
 
 def digest_part(session: Session, as_of: date, first_day: date, calendar: WorkCalendar,
                 rules: FeedbackRules | None = None) -> DigestFeedback:
-    """New (received from ``first_day`` to ``as_of``), due within the rule's few working days, overdue."""
+    """New (received from ``first_day`` up to the day before ``as_of``: the nightly window's days), due within
+    the rule's few working days, overdue (open items only)."""
     rules = rules or load_rules()
     soon_until = calendar.add_working_days(as_of, rules.due_soon_working_days)
     out = DigestFeedback(soon_days=rules.due_soon_working_days)
     items = session.scalars(select(FeedbackItem).order_by(FeedbackItem.deadline, FeedbackItem.id)).all()
     for item in items:
-        if first_day <= item.received_on <= as_of:
+        if first_day <= item.received_on < as_of:
             out.new.append(line_of(item))
         if item.status in OPEN_STATUSES:
             if item.deadline < as_of:

@@ -81,7 +81,8 @@ def deadline_for(received_on: date, rules: FeedbackRules, calendar: WorkCalendar
 
 # -- the public form of a text ---------------------------------------------------------------------------
 
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)
+# an address's local part may hold most printable characters (RFC 5322 atext): anything but spaces and separators
+_EMAIL = re.compile(r"[^\s@<>()\[\]\",;:]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)
 # Vietnamese phone numbers as people write them: 0912 345 678, 0912.345.678, +84 912 345 678, (028) 3822 1234
 _PHONE = re.compile(r"(?<![\w])(?:\+?84|0)(?:[\s.()-]*\d){8,10}(?![\w])")
 MASK = "[đã ẩn thông tin liên hệ]"

@@ -112,3 +112,30 @@ def test_generated_files_give_rows_or_row_errors(tmp_path_factory, rows):
 @given(st.text(max_size=200), st.emails())
 def test_masking_never_leaves_an_email(text, email):
     assert email not in mask_contacts(f"{text} {email} {text}")
+
+
+comment = st.fixed_dictionaries({
+    "id": st.one_of(st.integers(1, 10**6), st.text(max_size=5)),
+    "post": st.sampled_from([7, 8, "7", None]),
+    "parent": st.sampled_from([0, 3, None]),
+    "date_gmt": st.one_of(st.datetimes().map(lambda d: d.isoformat()), st.text(max_size=20)),
+    "content": st.one_of(st.text(max_size=300), st.fixed_dictionaries({"raw": st.text(max_size=300)})),
+    "author_name": st.text(max_size=30), "author_email": st.text(max_size=30)})
+
+
+@given(comment)
+def test_generated_comments_give_feedback_none_or_a_documented_error(c):
+    from tthc.core.window import nightly_window
+    from tthc.feedback.receive import UnreadableComment, clean_feedback_text, incoming_of
+
+    try:
+        got = incoming_of(c, {"7": "procedure:1.000001"}, nightly_window(date(2026, 11, 26)).end)
+    except UnreadableComment:
+        return
+    if got is None or got == "later":
+        return
+    text = clean_feedback_text(got.text)
+    import re
+
+    assert re.search(r"<\s*[a-zA-Z/!?]", text) is None, "no markup survives"  # a bare "<" may stay
+    assert got.page_id == "7" and got.source_id == str(c["id"])

@@ -111,10 +111,34 @@ def store(session: Session, incoming: Incoming, *, run_date: date, rules: Feedba
     return item, True
 
 
+class UnreadableComment(ValueError):
+    """A comment WordPress gave without a readable id, page or date: the run fails loudly (never "nothing new")."""
+
+
 def _gmt(comment: dict) -> datetime:
     text = str(comment.get("date_gmt") or comment.get("date") or "")
-    stamp = datetime.fromisoformat(text)
+    try:
+        stamp = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise UnreadableComment(f"CMS comment {comment.get('id')!r}: unreadable date {text[:40]!r}") from exc
     return stamp.replace(tzinfo=UTC) if stamp.tzinfo is None else stamp.astimezone(UTC)
+
+
+def incoming_of(comment: dict, pages: dict[str, str], window_end: datetime) -> Incoming | None | str:
+    """The :class:`Incoming` of one held comment; None when it is not a new piece of feedback on one of our
+    pages (another page, a reply in a thread); ``"later"`` when left after ``window_end`` (the next run's).
+    :class:`UnreadableComment` for a comment without an id or a readable date."""
+    if not isinstance(comment, dict) or not str(comment.get("id") or "").isdigit():
+        raise UnreadableComment(f"CMS: a comment without an id: {str(comment)[:80]!r}")
+    page = str(comment.get("post") or "")
+    if page not in pages or str(comment.get("parent") or "0") != "0":
+        return None
+    stamp = _gmt(comment)
+    if stamp >= window_end:
+        return "later"
+    return Incoming("website", str(comment["id"]), stamp, stamp.astimezone(VN_TZ).date(),
+                    raw_text(comment.get("content")), str(comment.get("author_name") or ""),
+                    str(comment.get("author_email") or ""), procedure_key=pages[page], page_id=page)
 
 
 def receive_website(session: Session, client: CommentsClient, window: RunWindow, *, rules: FeedbackRules,
@@ -126,16 +150,12 @@ def receive_website(session: Session, client: CommentsClient, window: RunWindow,
         return result
     for comment in client.held(list(pages)):
         result.read += 1
-        page = str(comment.get("post") or "")
-        if page not in pages or str(comment.get("parent") or "0") != "0":
-            continue  # not on one of our pages, or a reply in a thread (not a new piece of feedback)
-        stamp = _gmt(comment)
-        if stamp >= window.end:
-            result.outside_window += 1  # the next run's
+        incoming = incoming_of(comment, pages, window.end)
+        if incoming is None:
             continue
-        incoming = Incoming("website", str(comment["id"]), stamp, stamp.astimezone(VN_TZ).date(),
-                            raw_text(comment.get("content")), str(comment.get("author_name") or ""),
-                            str(comment.get("author_email") or ""), procedure_key=pages[page], page_id=page)
+        if incoming == "later":
+            result.outside_window += 1
+            continue
         item, created = store(session, incoming, run_date=window.as_of, rules=rules, calendar=calendar)
         if created:
             result.stored += 1

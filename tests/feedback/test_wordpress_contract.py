@@ -120,3 +120,21 @@ def test_receive_answer_publish_once_on_the_site(seeded, site):
     shown = " ".join(c["author_name"] + c["content"]["rendered"] for c in public)
     assert EMAIL not in shown and "Phạm D" not in shown and "0987654321" not in shown and "<script" not in shown
     assert seeded.scalar(select(func.count()).select_from(Posting).where(Posting.object_key == item.ledger_key)) == 1
+
+
+def test_the_cms_channel_opens_comments_on_procedure_pages(site):
+    """Pages are closed to comments by default: the channel's procedure pages say open (part of their digest,
+    so pages published before the feedback stage are updated once)."""
+    from tthc.sync.channels.base import ChannelObject
+    from tthc.sync.channels.cms import CmsChannel
+
+    channel = CmsChannel(site.url, site.passwords["bientap"], login="bientap", timeout=60)
+    obj = ChannelObject("procedure:9.999999", "page", "Thủ tục thử", {"content": "<p>x</p>", "comment_status": "open"})
+    page = channel.create(obj).external_id
+    shown = requests.get(f"{site.url}/wp-json/wp/v2/pages/{page}", auth=site.auth(), timeout=60,
+                         params={"context": "edit"}).json()
+    assert shown["comment_status"] == "open"
+    cid = site.visitor_comment(page, "Khách", EMAIL, "Câu hỏi", "2026-11-24T03:00:00")
+    assert site.client().post_reply(page, cid, "<p>PAKN-9</p>")["parent"] == int(cid)
+    closed = ChannelObject("procedure:9.999999", "page", "Thủ tục thử", {"content": "<p>x</p>"})
+    assert obj.digest != closed.digest

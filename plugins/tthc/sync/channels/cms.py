@@ -186,8 +186,8 @@ class CmsChannel(Channel):
                         f"{html.escape(filename)}</a></p>")
         body = {"slug": self.slug(obj), "title": obj.title, "content": content, "status": status,
                 "meta": {"tthc_key": obj.key, "tthc_hash": obj.digest, "tthc_content_sha": _sha(content)}}
-        if obj.kind == "page":  # a procedure's page receives the public's feedback (WordPress closes pages' comments)
-            body["comment_status"] = "open"
+        if obj.fields.get("comment_status") in ("open", "closed"):  # WordPress closes pages' comments by default
+            body["comment_status"] = obj.fields["comment_status"]
         return body
 
     @staticmethod

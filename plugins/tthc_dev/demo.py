@@ -14,7 +14,7 @@ import os
 import subprocess
 import sys
 import time
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
 from pathlib import Path
 
@@ -127,6 +127,7 @@ def run_demo(as_of: date) -> int:
             conf = json.dumps({**window, "auto_approve": True} if dag_id == "tthc_approve" else window)
             run([airflow, "dags", "test", dag_id, logical, "--conf", conf], env, quiet=True)
             print(f"  {dag_id}: success", flush=True)
+        demo_feedback(as_of, http_port, env, airflow)
     finally:
         sandbox.terminate()
         try:
@@ -138,3 +139,82 @@ def run_demo(as_of: date) -> int:
 
     print_summary(as_of, outbox=var / "outbox")
     return 0
+
+
+# -- citizens' feedback (phản ánh, kiến nghị): receive → digest → answer → published reply → report ----------
+
+
+def _dags_test(airflow: str, env: dict[str, str], dag_id: str, end: datetime) -> None:
+    """``airflow dags test`` of one run ending at ``end`` (its window: the day before)."""
+    window = {"window_start": (end - timedelta(days=1)).isoformat(), "window_end": end.isoformat()}
+    run([airflow, "dags", "test", dag_id, end.isoformat(), "--conf", json.dumps(window)], env, quiet=True)
+    print(f"  {dag_id} ({end:%d/%m %H:%M}): success", flush=True)
+
+
+def demo_feedback(as_of: date, http_port: int, env: dict[str, str], airflow: str) -> None:
+    """The sandbox's feedback (``data/feedback.yaml``): visitors comment on the procedure pages published the
+    night before; other channels' feedback is imported; the next night's ``tthc_feedback`` receives it and
+    ``tthc_report`` mails the digest with it; the demo's officer answers; the next ``tthc_feedback`` run
+    publishes the answers on the pages. Idempotent: comments are left once (a marker file in the sandbox's
+    state), rows import once, answers are recorded once and published once."""
+    import csv
+
+    import yaml
+    from sqlalchemy import select
+    from tthc.db.models import FeedbackItem, Posting
+    from tthc.db.session import session_scope
+
+    data = yaml.safe_load((DATA_DIR / "feedback.yaml").read_text(encoding="utf-8"))
+    with session_scope() as s:
+        pages = sorted((p.object_key, p.external_id) for p in s.scalars(
+            select(Posting).where(Posting.channel == "cms", Posting.object_key.like("procedure:%"),
+                                  Posting.status == "posted")))
+    if not pages:
+        print("  feedback: no procedure page published, skipped")
+        return
+    base = f"http://127.0.0.1:{http_port}"
+    marker = var_dir() / "sandbox" / "demo_feedback_left"
+    left_at = datetime.combine(as_of, dtime(9, 30), tzinfo=VN_TZ)
+    if not marker.exists():
+        for n, c in enumerate(data["comments"]):
+            page = pages[n % len(pages)][1]
+            gmt = (left_at + timedelta(minutes=47 * n)).astimezone(UTC).replace(tzinfo=None).isoformat()
+            requests.post(f"{base}/_sandbox/cms/comments", timeout=10, json={
+                "post": int(page), "author_name": c["author"], "author_email": c["email"], "content": c["text"],
+                "date_gmt": gmt}).raise_for_status()
+        marker.write_text("left\n", encoding="utf-8")
+    code = pages[0][0].removeprefix("procedure:")
+    rows = [["Mã phản ánh", "Kênh tiếp nhận", "Ngày tiếp nhận", "Mã TTHC", "Nội dung", "Người gửi", "Liên hệ",
+             "Phân loại", "Lý do phân loại"]]
+    rows += [[r["ref"], r["channel"], f"{as_of + timedelta(days=r['received_days']):%d/%m/%Y}",
+              "" if code.startswith("name:") else code, r["text"], r.get("sender", ""), r.get("contact", ""),
+              r.get("kind", ""), r.get("reason", "")] for r in data["import"]]
+    sheet = var_dir() / "phan-anh-kien-nghi-khac.csv"
+    with sheet.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows(rows)
+    tthc = str(Path(sys.executable).with_name("tthc"))
+    run([tthc, "feedback", "import", str(sheet), "--as-of", as_of.isoformat()], env)
+
+    next_night = datetime.combine(as_of + timedelta(days=1), dtime(1, 0), tzinfo=VN_TZ)
+    _dags_test(airflow, env, "tthc_feedback", next_night)  # receives the comments
+    _dags_test(airflow, env, "tthc_report", next_night)  # the digest of the next night: the feedback part
+
+    answers = {(i["ref"]): i for i in data["import"]}
+    with session_scope() as s:
+        items = s.scalars(select(FeedbackItem).order_by(FeedbackItem.id)).all()
+        todo = []
+        for item in items:
+            if item.status in ("answered", "published"):
+                continue
+            if item.channel == "website":
+                text = next((c.get("answer") for c in data["comments"] if c["author"] == item.sender_name), None)
+                on = as_of + timedelta(days=1)
+            else:
+                spec = answers.get(item.source_id, {})
+                text, on = spec.get("answer"), as_of + timedelta(days=spec.get("answer_days", 1))
+            if text:
+                todo.append((item.id, text, on))
+    for item_id, text, on in todo:
+        run([tthc, "feedback", "answer", str(item_id), "--text", text, "--on", on.isoformat(), "--by",
+             "chuyenvien.kstthc"], env)
+    _dags_test(airflow, env, "tthc_feedback", next_night + timedelta(hours=1))  # publishes the answers

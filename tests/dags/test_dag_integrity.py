@@ -11,7 +11,8 @@ import pytest
 
 DAGS_DIR = Path(__file__).resolve().parents[2] / "dags"
 DAG_FILES = sorted(DAGS_DIR.glob("*.py"))
-EXPECTED = {"tthc_ingest", "tthc_compare", "tthc_approve", "tthc_sync", "tthc_report", "tthc_periodic_report"}
+EXPECTED = {"tthc_ingest", "tthc_compare", "tthc_approve", "tthc_sync", "tthc_report", "tthc_periodic_report",
+            "tthc_feedback"}
 
 
 @pytest.fixture(scope="module")

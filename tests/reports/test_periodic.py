@@ -210,7 +210,7 @@ def test_build_periodic_figures(seeded, dept, tmp_path):
     assert [(i.label, i.current, i.previous, i.diff) for i in r.indicators][:3] == [
         ("Số quyết định công bố TTHC", 2, 1, 1), ("Số TTHC được công bố", 7, 2, 5), ("- Mới ban hành", 3, 1, 2)]
     assert r.on_time_rate == pytest.approx(600 / 7)
-    assert r.feedback is None
+    assert (r.feedback.received, r.feedback.handled, r.feedback.previous.received) == (0, 0, 0)  # none held
 
     # the previous period on its own, the next one (the 40/QĐ-UBND), the year
     q3 = build_periodic(s, dept, period_for("quarter", 2026, 3))
@@ -263,11 +263,12 @@ def test_periodic_mail(seeded, dept, tmp_path):
     assert "5. Lĩnh vực chưa xác định – Chưa xác định: 1 TTHC" in text
     assert "Quyết định số 20/QĐ-UBND ngày 20/10/2026: 5 TTHC, trễ hạn 1" in text
     assert "Tổng cộng: 7 TTHC" in text and "công khai: CSDL quốc gia 5, Trang TTĐT của Sở 4, Cổng DVC tỉnh 1." in text
-    assert NO_FEEDBACK in text and "bao-cao-kstthc-2026-Q4.xlsx" in text
+    assert "Tiếp nhận 0 phản ánh, kiến nghị; đã xử lý 0; đang xử lý 0." in text  # the store holds none
+    assert NO_FEEDBACK not in text and "bao-cao-kstthc-2026-Q4.xlsx" in text
 
     html = mail.html
     assert '<img src="cid:chart"' in html
-    assert "tỷ lệ đúng hạn 85,7%" in html and NO_FEEDBACK in html and "bao-cao-kstthc-2026-Q4.xlsx" in html
+    assert "tỷ lệ đúng hạn 85,7%" in html and NO_FEEDBACK not in html and "bao-cao-kstthc-2026-Q4.xlsx" in html
     assert "<td" in html and "20/QĐ-UBND" in html and "Chuyển giao công nghệ" in html
     assert html.count(">Tổng cộng<") == 1
 

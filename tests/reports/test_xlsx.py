@@ -136,8 +136,10 @@ def test_feedback_note_and_notes():
 
     _, ws = _sheet(_report(feedback=Feedback(received=9, handled=7)))
     row = _row_of(ws, 1, "III. Tiếp nhận, xử lý phản ánh, kiến nghị về quy định hành chính")
-    assert [(ws.cell(r, 2).value, ws.cell(r, 3).value) for r in range(row + 1, row + 4)] == [
-        ("Số phản ánh, kiến nghị tiếp nhận", 9), ("Đã xử lý", 7), ("Đang xử lý", 2)]
+    assert [ws.cell(row + 1, c).value for c in (2, 3, 4)] == ["Chỉ tiêu", "Kỳ này", None]  # no previous given
+    assert [(ws.cell(r, 2).value, ws.cell(r, 3).value) for r in range(row + 2, row + 7)] == [
+        ("Số phản ánh, kiến nghị tiếp nhận", 9), ("Đã xử lý", 7), ("- Đúng hạn", 7), ("- Quá hạn", 0),
+        ("Đang xử lý", 2)]
 
 
 def test_empty_period():

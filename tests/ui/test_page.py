@@ -258,3 +258,20 @@ def test_the_approval_form_says_when_nothing_waits(client, world, monkeypatch):
     r = client.post(url, data={"csrf": csrf_of(page), "choice": REJECT, "ghi_chu": "Sửa phí"}, headers=headers)
     assert r.status_code == 409 and "không có yêu cầu phê duyệt nào đang chờ" in r.text
     assert fake.sent == []
+
+
+def test_the_page_lists_feedback_without_the_sender(client, world, seeded):
+    from datetime import date
+
+    from tthc.catalogue.feedback import load_rules
+    from tthc.core.workdays import WorkCalendar
+    from tthc.feedback.receive import Incoming, store
+
+    item, _ = store(seeded, Incoming("letter", "TH-9", None, date(2026, 11, 20), "Hồ sơ rườm rà, gọi 0903 111 222",
+                                     "Hoàng Thị Bí Mật", "bi.mat@example.vn"), run_date=date(2026, 11, 20),
+                    rules=load_rules(), calendar=WorkCalendar.from_file())
+    seeded.commit()
+    as_user(client, "viewer", "viewer")
+    html = client.get("/kstthc/").text
+    assert f"{item.reference}</td>" in html and "Hồ sơ rườm rà" in html
+    assert "Hoàng Thị Bí Mật" not in html and "bi.mat@example.vn" not in html and "0903 111 222" not in html

@@ -14,6 +14,7 @@
     tthc review drift [ID --ack]       details changed on the national database with no decision
     tthc report periodic --period 2026-Q4 --out DIR   render a periodic KSTTHC report (HTML, text, xlsx, chart)
     tthc report digest --as-of 2026-11-26 --out DIR   render the nightly digest of a date (HTML, text)
+    tthc feedback list|show|classify|assign|answer|import   citizens' feedback (phản ánh, kiến nghị)
 
 Development tools (the ``tthc_dev`` package, installed for development and CI) add their own
 subcommands through the ``tthc.cli`` entry-point group: ``tthc sandbox serve``, ``tthc demo``,
@@ -410,6 +411,10 @@ def build_parser() -> argparse.ArgumentParser:
     dig.add_argument("--as-of", type=parse_date, default=date(2026, 11, 26), help="the run date (default 2026-11-26)")
     dig.add_argument("--out", default="var/reports", help="output folder (default var/reports)")
     rp.set_defaults(func=cmd_report)
+
+    from tthc.cli.feedback import register as register_feedback
+
+    register_feedback(sub, parse_date)
 
     for entry in entry_points(group="tthc.cli"):  # e.g. tthc_dev: sandbox, demo, prod-local
         entry.load()(sub)

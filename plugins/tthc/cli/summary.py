@@ -11,7 +11,7 @@ from tabulate import tabulate
 
 from tthc.core.labels import ACTION_NAMES, FLAG_STATUS_NAMES, levels_vn
 from tthc.core.render import vn_date
-from tthc.db.models import Announcement, Decision, DecisionItem, Flag, MailLog, Posting
+from tthc.db.models import Announcement, Decision, DecisionItem, FeedbackItem, Flag, MailLog, Posting
 from tthc.db.session import session_scope
 
 MAIL_STATUS = {"sent": "Đã gửi", "sending": "Đang gửi", "failed": "Lỗi gửi"}
@@ -26,6 +26,7 @@ def collect(as_of: date, outbox: Path) -> dict:
         postings = Counter(p.channel for p in s.scalars(select(Posting)))
         mails = list(s.scalars(select(MailLog).order_by(MailLog.id)))
         drafts = list(s.scalars(select(Announcement).order_by(Announcement.id)))
+        feedback = Counter(i.status for i in s.scalars(select(FeedbackItem)))
         return {
             "decisions": [(d.so_hieu, d.agency_name, vn_date(d.published_date), vn_date(d.effective_date),
                            len(d.items)) for d in decisions],
@@ -37,6 +38,7 @@ def collect(as_of: date, outbox: Path) -> dict:
             "drafts": [(a.so_hieu or "—", vn_date(a.signed_date), DRAFT_STATUS.get(a.status, a.status), len(a.flags),
                         a.draft_docx or "—") for a in drafts],
             "postings": dict(postings),
+            "feedback": dict(feedback),
             "mails": [(m.kind, m.period_key, MAIL_STATUS.get(m.status, m.status), m.subject) for m in mails],
             "outbox": sorted(str(p) for p in outbox.glob("*.eml")) if outbox.exists() else [],
         }
@@ -53,6 +55,9 @@ def print_summary(as_of: date, outbox: Path) -> dict:
     print(tabulate(data["drafts"] or [("—",) * 5], headers=["Số hiệu", "Ngày ký", "Trạng thái", "TTHC", "Dự thảo"]))
     print("\nPostings per channel:")
     print(tabulate(sorted(data["postings"].items()) or [("—", 0)], headers=["Kênh", "Bài đăng"]))
+    fb = data["feedback"]
+    print(f"\nCitizens' feedback (phản ánh, kiến nghị): {sum(fb.values())} — "
+          + (", ".join(f"{k} {v}" for k, v in sorted(fb.items())) or "none"))
     print(f"\nEmails: {len([m for m in data['mails'] if m[2] == MAIL_STATUS['sent']])} sent")
     print(tabulate(data["mails"], headers=["Loại", "Kỳ", "Trạng thái", "Tiêu đề"]))
     print("\nSaved messages (SMTP sink):")

@@ -4,8 +4,9 @@ What it says: new ministry decisions; procedures to announce with their deadline
 due within 5 working days / later; "tạm tính" when counted through a year without an official schedule
 of days off); items waiting for review or approval, with links to the Airflow UI; the procedures whose
 content is not on the national database (their annex rows say why) and the procedures whose content
-changed there with no decision (before/after); what was published per channel; sources and channels that
-are failing; from 1 November, that next year's official schedule is still missing.
+changed there with no decision (before/after); citizens' feedback (new, due within 3 working days,
+overdue: reference, procedure, deadline and a masked excerpt, never the sender); what was published per
+channel; sources and channels that are failing; from 1 November, that next year's official schedule is still missing.
 
 When it is sent: only when there is something to say; on the department's ``quiet_weekday`` a short
 "all quiet" digest goes out otherwise, so silence always means "nothing new", never "broken". Subject
@@ -23,10 +24,12 @@ from sqlalchemy.orm import Session
 
 from tthc.catalogue.announcements import unconfirmed_years
 from tthc.catalogue.details import Drift, details_for_item, open_drifts
+from tthc.catalogue.feedback import DigestFeedback, digest_part
 from tthc.core.config import Department
 from tthc.core.labels import CHANNEL_NAMES
 from tthc.core.links import dag_page, kstthc_page, required_actions_page, ui_base_url
 from tthc.core.render import environment, render, vn_date
+from tthc.core.window import VN_TZ
 from tthc.core.workdays import WorkCalendar
 from tthc.db.models import (
     ATTACHMENT_ALERT_ATTEMPTS,
@@ -73,6 +76,8 @@ class Digest:
     drifts: list[Drift] = field(default_factory=list)
     provisional: set[int] = field(default_factory=set)  # flag ids
     schedule_warning: str = ""
+    # citizens' feedback (phản ánh, kiến nghị): new, due soon, overdue; never a name or a contact
+    feedback: DigestFeedback = field(default_factory=DigestFeedback)
 
     @property
     def pending(self) -> list[Flag]:
@@ -86,7 +91,7 @@ class Digest:
     @property
     def has_news(self) -> bool:
         return bool(self.decisions or self.open_count or self.review or self.drafts or self.published
-                    or self.failing or self.failing_attachments or self.drifts)
+                    or self.failing or self.failing_attachments or self.drifts or self.feedback.has_news)
 
 
 def build_digest(session: Session, *, window_start: datetime, window_end: datetime, as_of: date,
@@ -126,6 +131,7 @@ def build_digest(session: Session, *, window_start: datetime, window_end: dateti
             .order_by(Attachment.source, Attachment.decision_id, Attachment.id).limit(MAX_LINKS))),
     )
     _details_and_dates(session, digest, flags, calendar)
+    digest.feedback = digest_part(session, as_of, window_start.astimezone(VN_TZ).date(), calendar)
     digest.quiet = not digest.has_news
     return digest
 
@@ -168,6 +174,10 @@ def subject_of(digest: Digest) -> str:
         parts.append(f"{len(digest.drafts)} dự thảo chờ phê duyệt")
     if digest.drifts:
         parts.append(f"{len(digest.drifts)} TTHC thay đổi trên CSDL quốc gia chưa có quyết định")
+    if digest.feedback.overdue:
+        parts.append(f"{len(digest.feedback.overdue)} phản ánh, kiến nghị quá hạn xử lý")
+    if digest.feedback.new:
+        parts.append(f"{len(digest.feedback.new)} phản ánh, kiến nghị mới")
     if digest.failing:
         parts.append(f"{len(digest.failing)} nguồn/kênh đang lỗi")
     if digest.failing_attachments:

@@ -120,8 +120,10 @@ def cms_objects(session: Session, dept: Department) -> list[ChannelObject]:
                                  {"content": clean_html(content)}, attachment=_annex_file(ann, batch)))
     for st in procedure_states(session, dept):
         content = env.get_template("cms_procedure.html.j2").render(p=st, levels=levels_vn(",".join(st.levels)))
+        # comments open: the procedure's page receives citizens' feedback (the feedback stage reads it); part
+        # of the digest, so pages published before it are updated once and opened
         out.append(ChannelObject(st.key, "page", html.escape(clean_text(st.name), quote=False),
-                                 {"content": clean_html(content)}, withdrawn=st.abolished,
+                                 {"content": clean_html(content), "comment_status": "open"}, withdrawn=st.abolished,
                                  reason=f"Bãi bỏ theo Quyết định số {st.last.so_hieu}"))
     return out
 

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tthc.catalogue.announcements import open_problem, procedure_lines
+from tthc.catalogue.feedback import STATUS_LABELS
 from tthc.compare.matching import normalise_name
 from tthc.core.labels import ACTION_NAMES, CHANNEL_NAMES, levels_vn
 from tthc.core.window import VN_TZ
@@ -26,6 +27,7 @@ from tthc.db.models import (
     Posting,
     SourceHealth,
 )
+from tthc.feedback.queries import list_lines
 from tthc.reports.digest import SOON_WORKING_DAYS, build_digest
 
 RECENT_POSTINGS = 20
@@ -108,6 +110,7 @@ class PageState:
     published: list[ChannelRows]
     health: list[SourceHealth]
     mails: list[MailLog]
+    feedback: list = field(default_factory=list)  # tthc.catalogue.feedback.FeedbackLine: no name, no contact
     labels: dict[str, dict[str, str]] = field(default_factory=lambda: {"mail": MAIL_KINDS, "status": MAIL_STATUS})
 
 
@@ -169,6 +172,7 @@ def page_state(session: Session, now: datetime) -> PageState:
                                                                   SourceHealth.source))),
         mails=list(session.scalars(select(MailLog).order_by(MailLog.recorded_at.desc(), MailLog.id.desc())
                                    .limit(RECENT_MAILS))),
+        feedback=[x for x in list_lines(session) if x.status != STATUS_LABELS["published"]][:RECENT_POSTINGS],
     )
 
 

@@ -9,7 +9,7 @@ One ``ThreadingHTTPServer`` serves the rooms, each a module of this package:
   decisions' detail pages with their annex tables;
 * the department website's CMS, WordPress' REST API (:mod:`~tthc_dev.sandbox.cms`; accounts with
   Application Passwords, ``cms_accounts``; the project's meta keys registered when ``cms_meta_plugin``):
-  posts, pages, media, ``users/me`` and their public pages;
+  posts, pages, media, ``users/me``, comments (:mod:`~tthc_dev.sandbox.cms_comments`) and their public pages;
 * the national CSDL publishing endpoint (:mod:`~tthc_dev.sandbox.csdl`, Bearer token ``csdl_token``);
 * the provincial public-service portal's procedure catalogue (:mod:`~tthc_dev.sandbox.province_portal`,
   Bearer token ``portal_token``);
@@ -57,6 +57,7 @@ from tthc_dev.sandbox.cms import (
     CMS_USERS_ME_PATH,
     Cms,
 )
+from tthc_dev.sandbox.cms_comments import CMS_COMMENTS_PATH, SANDBOX_COMMENTS_PATH, CmsComments
 from tthc_dev.sandbox.cms_wp import accounts_from
 from tthc_dev.sandbox.csdl import CSDL_PATH, Csdl
 from tthc_dev.sandbox.data import SYNTHETIC_SEED, Catalogue, Decision
@@ -186,6 +187,7 @@ class Sandbox:
         self.procedure_pages = ProcedurePages(self.catalogue)
         self.cms = Cms(shared, accounts_from(DEFAULT_CMS_ACCOUNTS if cms_accounts is None else cms_accounts),
                        meta_plugin=cms_meta_plugin)
+        self.cms_comments = CmsComments(shared, self.cms)
         self.csdl = Csdl(shared)
         self.province_portal = ProvincePortalRoutes(shared)
         self._server: ThreadingHTTPServer | None = None
@@ -206,6 +208,7 @@ class Sandbox:
             Mount(CMS_PAGES_PATH, partial(cms.route, CMS_PAGE), match="tree"),
             Mount(CMS_MEDIA_PATH, cms.media, match="tree"),
             Mount(CMS_USERS_ME_PATH, cms.users_me, GET),
+            Mount(CMS_COMMENTS_PATH, self.cms_comments.route, match="tree"),
             Mount(CMS_UPLOADS_PREFIX, cms.uploads, GET, match="prefix"),
             Mount(CMS_PUBLIC_PREFIX, partial(cms.public, CMS_POST), GET, match="prefix"),
             Mount(CMS_PAGE_PUBLIC_PREFIX, partial(cms.public, CMS_PAGE), GET, match="prefix"),
@@ -217,6 +220,7 @@ class Sandbox:
             Mount(CONTROL_PREFIX + "health", lambda _: json_response({"status": "ok"}), GET),
             Mount(CONTROL_PREFIX + "stats", self._stats_answer, GET),
             Mount(CONTROL_PREFIX + "reset", self._reset_answer, ("POST",)),
+            Mount(SANDBOX_COMMENTS_PATH, self.cms_comments.sandbox_route, ("POST",)),
             Mount(FAULTS_PATH, self._faults.route),
             Mount(FAULTS_PATH + "/", self._faults.route_one, ("DELETE",), match="prefix"),
         )
@@ -363,6 +367,7 @@ class Sandbox:
             self._faults.clear()
             self.catalogue.restore()
             self.cms.reset()
+            self.cms_comments.reset()
             self.csdl.reset()
             self.province_portal.reset()
 

@@ -319,6 +319,11 @@ class Cms:
             post["title"] = {"raw": self._wp_text(data["title"]) or ""}
         if "content" in data:
             post["content"] = {"raw": self._wp_text(data["content"]) or ""}
+        if "comment_status" in data:  # WordPress: comments closed on pages by default (get_default_comment_status)
+            if data["comment_status"] not in ("open", "closed"):
+                return wp_error("rest_invalid_param", "Invalid parameter(s): comment_status", 400,
+                                params={"comment_status": "comment_status is not one of open and closed."})
+            post["comment_status"] = data["comment_status"]
         return None
 
     def _cms_create(self, kind: CmsKind, body: bytes, user: CmsAccount | None) -> Response:
@@ -338,6 +343,7 @@ class Cms:
             now = now_iso()
             post: dict[str, Any] = {"id": 0, "date": now, "modified": now, "slug": "", "type": kind.type,
                                     "status": "draft", "link": "", "author": user.id if user else 0,
+                                    "comment_status": "closed" if kind is CMS_PAGE else "open",
                                     "title": {}, "content": {}, "meta": {}}
             error = self._apply_post_fields(post, data, kind, user)
             if error is not None:

@@ -14,8 +14,9 @@ Periods: :mod:`.periods`; the report's shape: :mod:`.model`; its chart and .xlsx
   (any cms posting of the procedure: a withdrawn page of an abolished procedure is its published notice)
   and the provincial portal (any province_portal posting of the procedure);
 - the same totals for the previous period and the differences;
-- feedback (phản ánh, kiến nghị): no data source yet (``feedback=None``); pass ``feedback_source`` to
-  :func:`build_periodic` once one exists.
+- feedback (phản ánh, kiến nghị, section 4 / III): the items received in the period, answered by its end on
+  time or late, pending, by field and by channel, against the previous period
+  (:func:`tthc.catalogue.feedback.period_figures`; :func:`feedback_from_store`, the default source).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from tthc.catalogue.feedback import period_figures
 from tthc.catalogue.keys import ann_key
 from tthc.core.config import Department
 from tthc.core.render import environment, render, vn_number
@@ -37,6 +39,7 @@ from tthc.reports.periodic.model import (
     REPORT_LEVELS,
     UNKNOWN_FIELD,
     AnnouncementLine,
+    Feedback,
     FeedbackSource,
     PeriodicReport,
     Row,
@@ -154,8 +157,20 @@ def _tally(session: Session, dept: Department, period: Period
     return anns, units, rows, Totals(len(anns), **table.sum().to_dict())
 
 
+def feedback_from_store(session: Session, period: Period) -> Feedback:
+    """Section 4's figures for ``period`` and the previous one, from the feedback the pipeline holds."""
+
+    def one(p: Period) -> Feedback:
+        f = period_figures(session, p.start, p.end)
+        return Feedback(f.received, f.on_time + f.late, f.late, f.by_field, f.by_channel)
+
+    current = one(period)
+    return Feedback(current.received, current.handled, current.late, current.by_field, current.by_channel,
+                    previous=one(previous(period)))
+
+
 def build_periodic(session: Session, dept: Department, period: Period, *,
-                   feedback_source: FeedbackSource | None = None) -> PeriodicReport:
+                   feedback_source: FeedbackSource | None = feedback_from_store) -> PeriodicReport:
     """The report for ``period`` from the database (see the module docstring)."""
     anns, units, rows, totals = _tally(session, dept, period)
     before = previous(period)
@@ -215,6 +230,6 @@ def report_mail(report: PeriodicReport, dept: Department) -> OutgoingMail:
 
 
 def periodic_mail(session: Session, dept: Department, period: Period, *,
-                  feedback_source: FeedbackSource | None = None) -> OutgoingMail:
+                  feedback_source: FeedbackSource | None = feedback_from_store) -> OutgoingMail:
     """Build the report for ``period`` and its mail (kind ``periodic``, period key ``period.key``)."""
     return report_mail(build_periodic(session, dept, period, feedback_source=feedback_source), dept)

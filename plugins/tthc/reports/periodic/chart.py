@@ -25,12 +25,15 @@ SERIES = (("new", "Mới ban hành", "Mới ban\nhành", "#2E7D32"),
           ("amended", "Sửa đổi, bổ sung, thay thế", "Sửa đổi,\nbổ sung,\nthay thế", "#1565C0"),
           ("abolished", "Bãi bỏ", "Bãi bỏ", "#C62828"))
 CURRENT_COLOUR, PREVIOUS_COLOUR = "#37474F", "#B0BEC5"
+FEEDBACK_PANEL_IN = 4.0  # the third panel (phản ánh, kiến nghị), when the report has feedback figures
+FEEDBACK_BARS = (("received", "Tiếp\nnhận"), ("on_time", "Đúng\nhạn"), ("late", "Quá\nhạn"),
+                 ("pending", "Đang\nxử lý"))
 
 
 def chart_size(report: PeriodicReport) -> tuple[int, int]:
     """Width and height in pixels of the chart of ``report``."""
     n = max(1, len(report.field_names))
-    width_in = min(16.0, max(10.0, 5.0 + 1.6 * n))
+    width_in = min(16.0, max(10.0, 5.0 + 1.6 * n)) + (FEEDBACK_PANEL_IN if report.feedback is not None else 0.0)
     return round(width_in * DPI), round(HEIGHT_IN * DPI)
 
 
@@ -50,7 +53,13 @@ def render_chart(report: PeriodicReport) -> bytes:
     width_px, height_px = chart_size(report)
     fig = Figure(figsize=(width_px / DPI, height_px / DPI), dpi=DPI, layout="constrained")
     FigureCanvasAgg(fig)
-    left, right = fig.subplots(1, 2, width_ratios=[3, 1.5])
+    fb = report.feedback
+    if fb is None:
+        left, right = fig.subplots(1, 2, width_ratios=[3, 1.5])
+        panels = (left, right)
+    else:
+        left, right, third = fig.subplots(1, 3, width_ratios=[3, 1.5, 1.5])
+        panels = (left, right, third)
     period = report.period
 
     names, values = _per_field(report)
@@ -82,8 +91,21 @@ def render_chart(report: PeriodicReport) -> bytes:
     right.legend(prop={"family": FONT, "size": 8}, loc="upper right", frameon=False)
 
     top = max([1, report.previous.procedures, report.totals.procedures, *[v for vs in values.values() for v in vs]])
-    for ax in (left, right):
-        ax.set_ylim(0, top * 1.35 + 0.5)
+    if fb is not None:
+        prev = fb.previous
+        xs = list(range(len(FEEDBACK_BARS)))
+        _label_bars(third, third.bar([x - 0.2 for x in xs], [getattr(fb, a) for a, _ in FEEDBACK_BARS], 0.4,
+                                     color=CURRENT_COLOUR, label="Kỳ này"))
+        if prev is not None:
+            _label_bars(third, third.bar([x + 0.2 for x in xs], [getattr(prev, a) for a, _ in FEEDBACK_BARS], 0.4,
+                                         color=PREVIOUS_COLOUR, label="Kỳ trước"))
+        third.set_xticks(xs, [label for _, label in FEEDBACK_BARS], fontfamily=FONT, fontsize=8)
+        third.set_title("Phản ánh, kiến nghị", fontfamily=FONT, fontsize=11)
+        third.legend(prop={"family": FONT, "size": 8}, loc="upper right", frameon=False)
+        third.set_ylim(0, max([1, fb.received, prev.received if prev else 0]) * 1.35 + 0.5)
+    for ax in panels:
+        if ax is not (panels[2] if len(panels) > 2 else None):
+            ax.set_ylim(0, top * 1.35 + 0.5)
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: vn_number(int(v))))
         ax.tick_params(axis="y", labelsize=8, labelfontfamily=FONT)

@@ -8,6 +8,7 @@ from datetime import date
 
 from sqlalchemy.orm import Session
 
+from tthc.catalogue.feedback import Breakdown
 from tthc.core.labels import LEVEL_NAMES
 from tthc.reports.periodic.periods import Period
 
@@ -19,14 +20,34 @@ REPORT_TITLE = "Báo cáo tình hình, kết quả thực hiện công tác ki�
 
 @dataclass(frozen=True)
 class Feedback:
-    """Phản ánh, kiến nghị về quy định hành chính received and handled in the period."""
+    """Phản ánh, kiến nghị received in the period (by its day of receipt): ``handled`` of them answered by the
+    period's end, ``late`` of those after their deadline; by field and by channel
+    (:class:`tthc.catalogue.feedback.Breakdown`); ``previous``: the same for the previous period."""
 
     received: int
     handled: int
+    late: int = 0
+    by_field: tuple[Breakdown, ...] = ()
+    by_channel: tuple[Breakdown, ...] = ()
+    previous: Feedback | None = None
 
     @property
     def pending(self) -> int:
         return self.received - self.handled
+
+    @property
+    def on_time(self) -> int:
+        return self.handled - self.late
+
+    @property
+    def indicators(self) -> list[Indicator]:
+        """(label, this period, previous period) of the section's comparison table."""
+        prev = self.previous or Feedback(0, 0)
+        return [Indicator(label, getattr(self, attr), getattr(prev, attr)) for attr, label in FEEDBACK_INDICATORS]
+
+
+FEEDBACK_INDICATORS = (("received", "Số phản ánh, kiến nghị tiếp nhận"), ("handled", "Đã xử lý"),
+                       ("on_time", "- Đúng hạn"), ("late", "- Quá hạn"), ("pending", "Đang xử lý"))
 
 
 FeedbackSource = Callable[[Session, Period], Feedback | None]

@@ -171,11 +171,30 @@ def _feedback(ws: Worksheet, report: PeriodicReport, row: int) -> int:
     if fb is None:
         _line(ws, row, NO_FEEDBACK, italic=True, align=LEFT)
         return row + 1
-    for label, value in (("Số phản ánh, kiến nghị tiếp nhận", fb.received), ("Đã xử lý", fb.handled),
-                         ("Đang xử lý", fb.pending)):
-        _boxed(ws, row, 2, label, align=LEFT)
-        _boxed(ws, row, 3, value, fmt=NUMBER_FORMAT, align=RIGHT)
+    heads = ("Chỉ tiêu", "Kỳ này") + (("Kỳ trước", "Tăng/giảm") if fb.previous is not None else ())
+    for col, label in enumerate(heads, 2):
+        _boxed(ws, row, col, label, bold=True, fill=HEADER_FILL)
+    row += 1
+    for ind in fb.indicators:
+        _boxed(ws, row, 2, ind.label, align=LEFT)
+        _boxed(ws, row, 3, ind.current, fmt=NUMBER_FORMAT, align=RIGHT)
+        if fb.previous is not None:
+            _boxed(ws, row, 4, ind.previous, fmt=NUMBER_FORMAT, align=RIGHT)
+            _boxed(ws, row, 5, ind.diff, fmt=DIFF_FORMAT, align=RIGHT)
         row += 1
+    for title, groups in (("Theo lĩnh vực", fb.by_field), ("Theo kênh tiếp nhận", fb.by_channel)):
+        if not groups:
+            continue
+        row += 1
+        for col, label in enumerate((title, "Tiếp nhận", "Đúng hạn", "Quá hạn", "Đang xử lý"), 2):
+            _boxed(ws, row, col, label, bold=True, fill=HEADER_FILL)
+        row += 1
+        for g in groups:
+            _boxed(ws, row, 2, g.name, align=LEFT)
+            for col, value in enumerate((g.received, g.on_time, g.late, g.pending), 3):
+                _boxed(ws, row, col, value, fmt=NUMBER_FORMAT, align=RIGHT)
+            ws.row_dimensions[row].height = 15 * _lines_needed(g.name, WIDTHS["B"])
+            row += 1
     return row
 
 

@@ -184,8 +184,11 @@ class CmsChannel(Channel):
             filename = obj.attachment[0] if obj.attachment else "tệp"
             content += (f'\n<p class="tep-dinh-kem">Tệp đính kèm: <a href="{html.escape(media["source_url"])}">'
                         f"{html.escape(filename)}</a></p>")
-        return {"slug": self.slug(obj), "title": obj.title, "content": content, "status": status,
+        body = {"slug": self.slug(obj), "title": obj.title, "content": content, "status": status,
                 "meta": {"tthc_key": obj.key, "tthc_hash": obj.digest, "tthc_content_sha": _sha(content)}}
+        if obj.fields.get("comment_status") in ("open", "closed"):  # WordPress closes pages' comments by default
+            body["comment_status"] = obj.fields["comment_status"]
+        return body
 
     @staticmethod
     def _published(item: dict[str, Any]) -> Published:

@@ -95,7 +95,7 @@ def _watched(dept: Department) -> set[str]:
 
 # ---------------------------------------------------------------- national portal
 
-def watermarkwatermark_position(value: str | None, dept: Department) -> tuple[date, int]:
+def watermark_position(value: str | None, dept: Department) -> tuple[date, int]:
     """The national portal's watermark (``"yyyy-mm-dd|id"``) as a list position; none: ``ingest_start``."""
     if not value:
         return (dept.ingest_start, 0)  # ids are positive: everything published on ingest_start is newer
@@ -215,7 +215,7 @@ def ingest_portal(session: Session, client: PortalClient, recorder: SnapshotReco
         newest = max(settled, key=lambda r: r.position)
         if result.watermark_before is None or newest.position > watermark_position(result.watermark_before, dept):
             result.watermark_after = f"{newest.published.isoformat()}|{newest.id}"
-            set_watermark(session, PORTAL_SOURCE, result.watermark_after, window_end)
+            set_watermark(session, PORTAL_SOURCE, result.watermark_after, settled_before or window_end)
     result.requests = getattr(client, "requests_made", 0)
     return result
 

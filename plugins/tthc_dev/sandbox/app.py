@@ -413,7 +413,8 @@ class Sandbox:
             raise BadRequest("publish: count must be 1..100")
         agency = str(body["agency"]) if body.get("agency") else None
         ids = self.publish_decisions(count, published=published, agency=agency)
-        return json_response({"ids": ids, "published_at": datetime.now(UTC).isoformat()})
+        return json_response({"ids": ids, "so_hieu": [self.catalogue.by_id[i].so_hieu for i in ids],
+                              "published_at": datetime.now(UTC).isoformat()})
 
     def amend_procedure(self, code: str, changed: date, **details: Any) -> None:
         """Change a procedure's page on the portal (see :meth:`~tthc_dev.sandbox.data.Catalogue.amend_procedure`)."""

@@ -68,7 +68,8 @@ def _list_requests(topo: prodlocal.Topology) -> int:
 
 
 def _settle_watermark(topo: prodlocal.Topology) -> str:
-    """The portal's watermark at the newest watched decision listed, as the nightly run leaves it."""
+    """The sources' watermarks as a nightly run of today leaves them: the portal's at the newest watched
+    decision listed, the ministry site's at today (the sandbox's site lists nothing signed today)."""
     from sqlalchemy import create_engine
     from sqlalchemy.orm import Session
     from tthc.ingest.sources.national_portal.client import HttpPortalClient
@@ -78,8 +79,14 @@ def _settle_watermark(topo: prodlocal.Topology) -> str:
     newest = max((r for r in rows if r.agency_name == WATCHED_AGENCY), key=lambda r: r.position)
     value = f"{newest.published.isoformat()}|{newest.id}"
     engine = create_engine(topo.catalogue_url)
+    from tthc.core.window import VN_TZ
+    from tthc.ingest.sources.html_listing.index import site_entries
+
+    today = datetime.now(VN_TZ).date()
     with Session(engine) as s:
         set_watermark(s, "national_portal", value, newest.published)
+        for site in (x for x in site_entries() if x.enabled):
+            set_watermark(s, site.name, today.isoformat(), today)
         s.commit()
     engine.dispose()
     return value

@@ -56,10 +56,13 @@ class PortalWatchTrigger(BaseEventTrigger):
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return CLASSPATH, {"poll_seconds": self.poll_seconds, "conn_id": self.conn_id, "page_size": self.page_size}
 
-    async def run(self) -> AsyncIterator[TriggerEvent]:
-        from tthc.ingest.watch import Watcher
+    def _watcher(self):
+        from tthc.ingest.watch import Watcher  # sqlalchemy, requests, bs4: imported in a thread, not the loop
 
-        watcher = Watcher(conn_id=self.conn_id, page_size=self.page_size)
+        return Watcher(conn_id=self.conn_id, page_size=self.page_size)
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        watcher = await asyncio.to_thread(self._watcher)
         while True:
             try:
                 payload = await asyncio.to_thread(watcher.poll, _now())

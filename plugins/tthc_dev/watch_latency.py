@@ -14,7 +14,7 @@ poll, the worst case (the next poll is a whole interval away).
 from __future__ import annotations
 
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -69,7 +69,8 @@ def _list_requests(topo: prodlocal.Topology) -> int:
 
 def _settle_watermark(topo: prodlocal.Topology) -> str:
     """The sources' watermarks as a nightly run of today leaves them: the portal's at the newest watched
-    decision listed, the ministry site's at today (the sandbox's site lists nothing signed today)."""
+    decision listed; the ministry site's at yesterday (its newest row is older: nothing to re-read), the
+    day the decision published today is signed (the site's annex gives its procedure's level)."""
     from sqlalchemy import create_engine
     from sqlalchemy.orm import Session
     from tthc.ingest.sources.national_portal.client import HttpPortalClient
@@ -82,11 +83,11 @@ def _settle_watermark(topo: prodlocal.Topology) -> str:
     from tthc.core.window import VN_TZ
     from tthc.ingest.sources.html_listing.index import site_entries
 
-    today = datetime.now(VN_TZ).date()
+    yesterday = datetime.now(VN_TZ).date() - timedelta(days=1)
     with Session(engine) as s:
         set_watermark(s, "national_portal", value, newest.published)
         for site in (x for x in site_entries() if x.enabled):
-            set_watermark(s, site.name, today.isoformat(), today)
+            set_watermark(s, site.name, yesterday.isoformat(), yesterday)
         s.commit()
     engine.dispose()
     return value
@@ -145,8 +146,9 @@ def measure(topo: prodlocal.Topology, poll_seconds: int, *, idle_polls: int = 1,
 
     today = datetime.now(VN_TZ).date()  # the portal dates a publication by its day
     t = time.monotonic()
-    published = requests.post(topo.sandbox_url + "/_sandbox/publish", json={"published": today.isoformat()},
-                              timeout=10).json()
+    signed = today - timedelta(days=1)
+    published = requests.post(topo.sandbox_url + "/_sandbox/publish", timeout=10,
+                              json={"published": today.isoformat(), "signed": signed.isoformat()}).json()
     new_id, so_hieu = published["ids"][0], published["so_hieu"][0]
     before = first + idle_requests
     detected = _wait("the poll that sees it", lambda: _list_requests(topo) > before and time.monotonic(), timeout)

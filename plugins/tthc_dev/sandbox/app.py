@@ -393,26 +393,28 @@ class Sandbox:
     def faults(self) -> list[dict[str, Any]]:
         return self._faults.as_json()
 
-    def publish_decisions(self, count: int = 1, published: date | None = None, agency: str | None = None
-                          ) -> list[str]:
+    def publish_decisions(self, count: int = 1, published: date | None = None, agency: str | None = None,
+                          signed: date | None = None) -> list[str]:
         """Publish ``count`` new decisions (see :meth:`~tthc_dev.sandbox.data.Catalogue.publish`): the
-        ministry's by default, dated ``published`` (default: the newest date listed)."""
+        ministry's by default, dated ``published`` (default: the newest date listed), signed ``signed``."""
         with self._lock:
-            return self.catalogue.publish(count, published=published, agency=agency)
+            return self.catalogue.publish(count, published=published, agency=agency, signed=signed)
 
     def _publish_answer(self, request: Request) -> Response:
-        """``POST /_sandbox/publish`` ``{"count": 1, "published": "yyyy-mm-dd", "agency": "..."}``: a
-        publication now (tests, ``make bench``); answers the new portal ids and the wall-clock time."""
+        """``POST /_sandbox/publish`` ``{"count": 1, "published": "yyyy-mm-dd", "signed": "yyyy-mm-dd",
+        "agency": "..."}``: a publication now (tests, ``make bench``); answers the new portal ids, their số
+        hiệu and the wall-clock time. The ministry site lists it too (with its annex)."""
         body = _json_body(request)
         try:
             count = int(body.get("count", 1))
             published = date.fromisoformat(str(body["published"])) if body.get("published") else None
+            signed = date.fromisoformat(str(body["signed"])) if body.get("signed") else None
         except (TypeError, ValueError) as exc:
             raise BadRequest(f"publish: {exc}") from exc
         if not 1 <= count <= 100:
             raise BadRequest("publish: count must be 1..100")
         agency = str(body["agency"]) if body.get("agency") else None
-        ids = self.publish_decisions(count, published=published, agency=agency)
+        ids = self.publish_decisions(count, published=published, agency=agency, signed=signed)
         return json_response({"ids": ids, "so_hieu": [self.catalogue.by_id[i].so_hieu for i in ids],
                               "published_at": datetime.now(UTC).isoformat()})
 

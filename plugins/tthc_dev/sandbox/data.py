@@ -342,12 +342,13 @@ class Catalogue:
                     out.append((item.replaces, name))
         return out
 
-    def publish(self, count: int = 1, published: dt.date | None = None, agency: str | None = None) -> list[str]:
+    def publish(self, count: int = 1, published: dt.date | None = None, agency: str | None = None,
+                signed: dt.date | None = None) -> list[str]:
         """Publish ``count`` new ministry decisions at the top of the portal's list (as happens while a
         client pages through it): published on ``published`` (default: the newest existing date), portal
         ids above all others, one new provincial-level procedure each; ``agency`` (default the ministry)
-        names another issuing agency (its own portal id). Returns their portal ids; the caller holds the
-        sandbox lock."""
+        names another issuing agency (its own portal id); ``signed`` the signing date (default two days
+        before the publication). Returns their portal ids; the caller holds the sandbox lock."""
         newest = published or max((d.published for d in self.decisions if d.published), default=dt.date.today())
         next_id = self.max_portal_id() + 1
         taken = {so_hieu_key(d.so_hieu) for d in self.decisions}
@@ -364,7 +365,7 @@ class Catalogue:
             portal_id = str(next_id + n)
             number, so_hieu = self.free_ministry_number(number + 1, taken)
             taken.add(so_hieu_key(so_hieu))
-            signed = newest - dt.timedelta(days=2)
+            signed = signed or newest - dt.timedelta(days=2)
             new.append(Decision(
                 portal_id=portal_id,
                 so_hieu=so_hieu,

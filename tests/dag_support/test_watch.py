@@ -198,3 +198,21 @@ def test_window_of_a_watch_run():
     assert w.intraday and w.end == datetime(2026, 12, 1, 10, 30, tzinfo=VN_TZ)
     assert (w.as_of, w.publication_end, w.settled_before) == (DAY, date(2026, 12, 2), DAY)
     assert "intraday" not in w.to_dict()  # downstream DAGs get an ordinary window ending at the poll
+
+
+def test_the_connection_from_airflow_metadata(watched, sandbox, monkeypatch):
+    """Without AIRFLOW_CONN_TTHC_PORTAL the trigger asks Airflow for the Connection, the async way."""
+    from airflow.sdk import BaseHook, Connection
+
+    monkeypatch.delenv("AIRFLOW_CONN_TTHC_PORTAL")
+    asked = []
+
+    async def aget_connection(conn_id):
+        asked.append(conn_id)
+        return Connection(conn_id=conn_id, conn_type="http", host="127.0.0.1", port=sandbox.port)
+
+    monkeypatch.setattr(BaseHook, "aget_connection", aget_connection)
+    [new_id] = sandbox.publish_decisions(1, published=DAY)
+    event = next_event(trigger(), 2.0)
+    assert asked == ["tthc_portal"]
+    assert event is not None and event.payload["decisions"][0]["id"] == new_id

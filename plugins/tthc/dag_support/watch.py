@@ -56,13 +56,31 @@ class PortalWatchTrigger(BaseEventTrigger):
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return CLASSPATH, {"poll_seconds": self.poll_seconds, "conn_id": self.conn_id, "page_size": self.page_size}
 
-    def _watcher(self):
+    def _watcher(self, base_url: str | None):
         from tthc.ingest.watch import Watcher  # sqlalchemy, requests, bs4: imported in a thread, not the loop
 
-        return Watcher(conn_id=self.conn_id, page_size=self.page_size)
+        return Watcher(conn_id=self.conn_id, page_size=self.page_size, base_url=base_url)
+
+    async def _base_url(self) -> str | None:
+        """The portal's address: ``AIRFLOW_CONN_<ID>`` (read by the watcher), else the Connection from
+        Airflow's metadata, asked the triggerer's asynchronous way."""
+        if os.environ.get(f"AIRFLOW_CONN_{self.conn_id.upper()}"):
+            return None
+        from airflow.sdk import BaseHook
+
+        from tthc.core.config import endpoint_from_connection
+
+        conn = await BaseHook.aget_connection(self.conn_id)
+        return endpoint_from_connection(self.conn_id, conn).base_url
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        watcher = await asyncio.to_thread(self._watcher)
+        watcher = None
+        while watcher is None:
+            try:
+                watcher = await asyncio.to_thread(self._watcher, await self._base_url())
+            except Exception as exc:  # noqa: BLE001 - e.g. the Connection not created yet
+                self.log.warning("national portal watcher: cannot start (%s); trying again", exc)
+                await asyncio.sleep(self.poll_seconds)
         while True:
             try:
                 payload = await asyncio.to_thread(watcher.poll, _now())

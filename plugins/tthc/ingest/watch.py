@@ -68,6 +68,7 @@ class Watcher:
 
     conn_id: str = "tthc_portal"
     page_size: int = PAGE_SIZE
+    base_url: str | None = None  # None: the Connection ``conn_id`` (tthc.core.config.get_endpoint)
     db_url: str | None = None
     announced: set[str] = field(default_factory=set)
     polls: int = 0
@@ -77,7 +78,7 @@ class Watcher:
         if self.client is None:
             # one try: a failed poll is retried by the next poll, the nightly run is the safety net
             session = make_session(retries=0)
-            self.client = HttpPortalClient(get_endpoint(self.conn_id).base_url, session=session)
+            self.client = HttpPortalClient(self.base_url or get_endpoint(self.conn_id).base_url, session=session)
         return self.client
 
     def poll(self, now: datetime) -> dict[str, Any] | None:

@@ -1,5 +1,10 @@
 """
-### tthc_ingest — pull newly published ministry decisions (nightly, 01:00 Vietnam time)
+### tthc_ingest — pull newly published ministry decisions (nightly at 01:00 Vietnam time, and when the watcher sees one)
+
+Runs nightly at 01:00 and also when the national portal watcher (a trigger in the triggerer, every
+`TTHC_WATCH_POLL_SECONDS`, default 30 minutes: one request per poll) sees a decision of a watched
+ministry that is not stored yet (Asset `tthc://national-portal/decisions`). Such a run's window ends at
+the poll that saw it and also reads that day's publications; the day's watermark waits for the nightly run.
 
 Reads the national TTHC portal's decision API (`rest.jsp`) and every enabled HTML listing site
 (`plugins/tthc/ingest/sources/html_listing/sites/*.yaml`, one task each), newest first down to each source's
@@ -27,16 +32,19 @@ run) and updates the `tthc://catalogue/decisions` Asset, which starts `tthc_comp
 
 from __future__ import annotations
 
-from airflow.sdk import CronDataIntervalTimetable, dag, task
-from tthc.dag_support.assets import DECISIONS
+from airflow.sdk import AssetOrTimeSchedule, CronDataIntervalTimetable, dag, task
+from tthc.dag_support.assets import DECISIONS, portal_decisions
 from tthc.dag_support.defaults import DEFAULT_ARGS, INGEST_PARAMS, START, TAGS, TZ, WINDOW_PARAMS, on_failure
 from tthc.dag_support.notifiers import FailureStreakNotifier
 from tthc.ingest.sources.html_listing.index import site_entries
 
+NIGHTLY = CronDataIntervalTimetable("0 1 * * *", timezone=TZ)
+WATCHED = portal_decisions()  # None when TTHC_WATCH_POLL_SECONDS=0
+
 
 @dag(
     dag_id="tthc_ingest",
-    schedule=CronDataIntervalTimetable("0 1 * * *", timezone=TZ),
+    schedule=NIGHTLY if WATCHED is None else AssetOrTimeSchedule(timetable=NIGHTLY, assets=[WATCHED]),
     start_date=START,
     catchup=False,
     max_active_runs=1,

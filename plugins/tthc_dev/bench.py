@@ -3,6 +3,11 @@
 - ``dag_parse``: seconds to parse each DAG file in a fresh interpreter (after ``import airflow.sdk``).
 - ``ingest_nightly_nothing_new``: HTTP requests per source in a run that finds nothing new.
 - ``ingest_first_run``: requests and seconds for the first ingest of the demo timeline.
+- ``detect_latency``: in the production topology (``make prod-local``'s, own databases) with the portal
+  watcher polling every 60 s, the sandbox publishes a decision at t: seconds from t to the poll that saw
+  it, to the flags and to the draft being stored, and the requests spent while nothing was new
+  (``tthc_dev.watch_latency``). Needs PostgreSQL and Redis; ``python -m tthc_dev.bench detect_latency``
+  runs it alone.
 """
 
 from __future__ import annotations
@@ -106,13 +111,39 @@ def bench_match() -> None:
     emit(bench="compare_national", **national)
 
 
+def bench_detect_latency(poll_seconds: int = 60, idle_polls: int = 2) -> None:
+    """See the module docstring; the topology is started and stopped here (databases ``*_bench_watch``)."""
+    import shutil
+    import socket
+
+    from tthc_dev import prodlocal, watch_latency
+
+    with socket.socket() as sock:
+        redis_up = sock.connect_ex(("127.0.0.1", 6379)) == 0
+    if not redis_up and not shutil.which("redis-server"):
+        emit(bench="detect_latency", skipped="needs Redis (the Celery broker)")
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "prod-local"
+        topo = watch_latency.start(root, poll_seconds, name="bench_watch", redis_db=10)
+        try:
+            figures = watch_latency.measure(topo, poll_seconds, idle_polls=idle_polls, timeout=300)
+        finally:
+            prodlocal.down(root)
+    emit(bench="detect_latency", **figures)
+
+
 def main() -> None:
     import os
 
     os.environ.setdefault("TTHC_MIN_REQUEST_INTERVAL", "0")  # the sandbox is local
+    if sys.argv[1:] == ["detect_latency"]:
+        bench_detect_latency()
+        return
     bench_dag_parse()
     bench_ingest()
     bench_match()
+    bench_detect_latency()
 
 
 if __name__ == "__main__":

@@ -67,6 +67,22 @@ def test_asset_chain(dagbag):
         assert [o.uri for o in condition.objects] == [asset.uri], consumer
 
 
+def test_ingest_runs_nightly_and_when_the_watcher_fires(dagbag):
+    """tthc_ingest: the 01:00 cron (the safety net) or the national portal watcher's Asset, whose watcher is
+    the project's own event trigger (default 30 min)."""
+    from airflow.triggers.base import BaseEventTrigger
+
+    timetable = dagbag.dags["tthc_ingest"].timetable
+    assert timetable.timetable.expression == "0 1 * * *"
+    [asset] = timetable.asset_condition.objects
+    assert asset.uri == "tthc://national-portal/decisions"
+    [watcher] = asset.watchers
+    assert isinstance(watcher.trigger, BaseEventTrigger)
+    classpath, kwargs = watcher.trigger.serialize()
+    assert classpath == "tthc.dag_support.watch.PortalWatchTrigger"
+    assert kwargs["poll_seconds"] == 1800 and kwargs["conn_id"] == "tthc_portal"
+
+
 def test_ingest_pools(dagbag):
     pools = {t.task_id: t.pool for t in dagbag.dags["tthc_ingest"].tasks}
     assert pools["ingest_national_portal"] == "national_portal"

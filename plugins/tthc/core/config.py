@@ -231,6 +231,11 @@ def get_endpoint(conn_id: str) -> Endpoint:
             f"Connection '{conn_id}' is not configured: create it in Airflow (Admin → Connections) "
             f"or set AIRFLOW_CONN_{conn_id.upper()}"
         ) from exc
+    return endpoint_from_connection(conn_id, conn)
+
+
+def endpoint_from_connection(conn_id: str, conn: Any) -> Endpoint:
+    """The endpoint of an Airflow ``Connection`` object (as :func:`get_endpoint` reads it)."""
     scheme = conn.conn_type or "http"
     if scheme in ("https", "http") and conn.schema in ("https", "http"):
         scheme, path = conn.schema, ""

@@ -95,7 +95,8 @@ def _watched(dept: Department) -> set[str]:
 
 # ---------------------------------------------------------------- national portal
 
-def _position(value: str | None, dept: Department) -> tuple[date, int]:
+def watermark_position(value: str | None, dept: Department) -> tuple[date, int]:
+    """The national portal's watermark (``"yyyy-mm-dd|id"``) as a list position; none: ``ingest_start``."""
     if not value:
         return (dept.ingest_start, 0)  # ids are positive: everything published on ingest_start is newer
     day, _, ident = value.partition("|")
@@ -142,8 +143,15 @@ def _read_portal_list(client: PortalClient, mark: tuple[date, int], window_end: 
 
 def ingest_portal(session: Session, client: PortalClient, recorder: SnapshotRecorder, dept: Department, *,
                   window_end: date, run_time: datetime, refresh_from: date | None = None,
-                  attachments: AttachmentFetcher | None = None) -> IngestResult:
+                  attachments: AttachmentFetcher | None = None, settled_before: date | None = None) -> IngestResult:
     """Page the decision list newest first down to the watermark; store what is new and watched.
+
+    ``settled_before`` (a run the watcher started during the day, whose ``window_end`` includes today):
+    only rows published before it may move the watermark. The portal orders a day's rows by số hiệu, not
+    by id, so a decision published later today may carry a lower id than one read now; a watermark inside
+    today would hide it. A row already stored from the portal (its id among the decision's sources) is
+    not read again unless ``refresh_from``: the nightly run re-reads the day the watcher read, for the
+    rows it did not store, at the cost of one list page.
 
     ``refresh_from`` (full refresh) ignores the watermark and re-reads everything published from that
     date up to the window's end; stored rows are upserted, the watermark never moves backwards. A
@@ -151,7 +159,7 @@ def ingest_portal(session: Session, client: PortalClient, recorder: SnapshotReco
     and makes the run incomplete.
     """
     result = IngestResult(PORTAL_SOURCE, watermark_before=get_watermark(session, PORTAL_SOURCE))
-    mark = _position(result.watermark_before, dept) if refresh_from is None else (refresh_from, 0)
+    mark = watermark_position(result.watermark_before, dept) if refresh_from is None else (refresh_from, 0)
     fresh, reason = _read_portal_list(client, mark, window_end)
     if reason is not None:
         result.incomplete(reason)
@@ -164,6 +172,8 @@ def ingest_portal(session: Session, client: PortalClient, recorder: SnapshotReco
         if match_key(row.agency_name) not in watched:
             result.skipped_agency += 1
             continue
+        if refresh_from is None and _already_read(session, PORTAL_SOURCE, row.id):
+            continue  # stored by an earlier run (the watcher's, during the day)
         first_snapshot = len(recorder.snapshots)
         fields = client.decision_fields(row.id)
         field_keys = [field_by_portal_id.get(fid, clean(name)) for fid, name in fields]
@@ -200,11 +210,12 @@ def ingest_portal(session: Session, client: PortalClient, recorder: SnapshotReco
 
     store_snapshots(session, recorder)
     result.watermark_after = result.watermark_before
-    if fresh and result.incomplete_reason is None:
-        newest = max(fresh.values(), key=lambda r: r.position)
-        if result.watermark_before is None or newest.position > _position(result.watermark_before, dept):
+    settled = [r for r in fresh.values() if settled_before is None or r.published < settled_before]
+    if settled and result.incomplete_reason is None:
+        newest = max(settled, key=lambda r: r.position)
+        if result.watermark_before is None or newest.position > watermark_position(result.watermark_before, dept):
             result.watermark_after = f"{newest.published.isoformat()}|{newest.id}"
-            set_watermark(session, PORTAL_SOURCE, result.watermark_after, window_end)
+            set_watermark(session, PORTAL_SOURCE, result.watermark_after, settled_before or window_end)
     result.requests = getattr(client, "requests_made", 0)
     return result
 

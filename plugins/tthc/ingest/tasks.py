@@ -93,7 +93,8 @@ def ingest_national_portal(window: RunWindow, full_refresh: bool = False, replay
         http = _http(session, replay)
         client = HttpPortalClient(base_url, session=http, recorder=recorder)
         fetcher = None if replay else _Attachments(session, http, window, SOURCE_NAME)
-        result = ingest_portal(session, client, recorder, dept, window_end=window.as_of, run_time=window.end,
+        result = ingest_portal(session, client, recorder, dept, window_end=window.publication_end,
+                               run_time=window.end, settled_before=window.settled_before,
                                refresh_from=window.first_day if (full_refresh or replay) else None,
                                attachments=fetcher)
         if fetcher is not None:

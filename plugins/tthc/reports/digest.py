@@ -1,6 +1,9 @@
 """The nightly digest (bản tin hằng ngày), built from the database for one run window.
 
-What it says: new ministry decisions; procedures to announce with their deadlines, by urgency (overdue /
+What it says, first: each new ministry decision with how long the pipeline took to notice it (when it
+first stored the decision minus its publication, which the national portal dates to the day: counted from
+0:00 Vietnam time that day) and whether its draft is ready ("Quyết định mới của Bộ …: phát hiện sau X
+giờ; dự thảo sẵn sàng"); then the new ministry decisions; procedures to announce with their deadlines, by urgency (overdue /
 due within 5 working days / later; "tạm tính" when counted through a year without an official schedule
 of days off); items waiting for review or approval, with links to the Airflow UI; the procedures whose
 content is not on the national database (their annex rows say why) and the procedures whose content
@@ -17,7 +20,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, tzinfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -28,7 +31,7 @@ from tthc.catalogue.feedback import DigestFeedback, digest_part
 from tthc.core.config import Department
 from tthc.core.labels import CHANNEL_NAMES
 from tthc.core.links import dag_page, kstthc_page, required_actions_page, ui_base_url
-from tthc.core.render import environment, render, vn_date
+from tthc.core.render import environment, render, vn_date, vn_number
 from tthc.core.window import VN_TZ
 from tthc.core.workdays import WorkCalendar
 from tthc.db.models import (
@@ -37,6 +40,7 @@ from tthc.db.models import (
     Attachment,
     Decision,
     Flag,
+    FlagSource,
     Posting,
     SourceHealth,
 )
@@ -53,6 +57,75 @@ class ChannelSummary:
     created_or_updated: int
     withdrawn: int
     urls: list[str]
+
+
+@dataclass
+class NewDecisionTime:
+    """How soon a new decision was noticed and how far its announcement got (the digest's first lines)."""
+
+    decision: Decision
+    hours: float | None  # first stored minus publication (0:00 of its day, Vietnam); None: no publication date
+    flags: int  # procedures it makes the province announce (or review)
+    state: str  # draft_ready | approved | no_draft | review | nothing  (see DRAFT_STATES)
+
+    @property
+    def state_vn(self) -> str:
+        return DRAFT_STATES[self.state].format(n=self.flags)
+
+    @property
+    def delay_vn(self) -> str:
+        """"phát hiện sau 9,5 giờ" (or the day it was stored, when the source gives no publication date)."""
+        if self.hours is None:
+            stored = self.decision.ingested_at
+            day = stored.astimezone(VN_TZ).date() if stored.tzinfo else stored.date()
+            return f"phát hiện ngày {vn_date(day)} (nguồn không ghi ngày công bố)"
+        h = round(self.hours, 1)
+        return f"phát hiện sau {vn_number(int(h) if h == int(h) else h)} giờ"
+
+
+DRAFT_STATES = {
+    "draft_ready": "dự thảo sẵn sàng ({n} thủ tục)",
+    "approved": "dự thảo đã được phê duyệt",
+    "review": "chờ xem xét đối chiếu trước khi lập dự thảo",
+    "no_draft": "chưa có dự thảo ({n} thủ tục)",
+    "nothing": "không có thủ tục phải công bố",
+}
+
+
+def detection_hours(decision: Decision, naive_zone: tzinfo = UTC) -> float | None:
+    """Hours from the decision's publication (0:00 of its publication day in Vietnam: the portal gives no
+    hour) to when the pipeline first stored it (``ingested_at``, the run's time); None without a date.
+    ``naive_zone``: the zone of a naive ``ingested_at`` (SQLite keeps the wall time it was given, in the
+    zone of the run's window; PostgreSQL gives it back with its zone)."""
+    if decision.published_date is None or decision.ingested_at is None:
+        return None
+    stored = decision.ingested_at
+    if stored.tzinfo is None:
+        stored = stored.replace(tzinfo=naive_zone)
+    published = datetime.combine(decision.published_date, time(0, 0), tzinfo=VN_TZ)
+    return max(0.0, (stored - published).total_seconds() / 3600)
+
+
+def _time_lines(session: Session, decisions: list[Decision], naive_zone: tzinfo) -> list[NewDecisionTime]:
+    out = []
+    for d in decisions:
+        flags = {f.id: f for f in session.scalars(select(Flag).where(Flag.decision_id == d.id))}
+        flags |= {f.id: f for f in session.scalars(
+            select(Flag).join(FlagSource, FlagSource.flag_id == Flag.id).where(FlagSource.decision_id == d.id))}
+        rows = list(flags.values())
+        statuses = {f.announcement.status for f in rows if f.announcement_id is not None and f.announcement}
+        if not rows:
+            state = "nothing"
+        elif "draft" in statuses:
+            state = "draft_ready"
+        elif statuses and statuses <= {"approved"}:
+            state = "approved"
+        elif all(f.status == "review" for f in rows):
+            state = "review"
+        else:
+            state = "no_draft"
+        out.append(NewDecisionTime(d, detection_hours(d, naive_zone), len(rows), state))
+    return out
 
 
 @dataclass
@@ -78,6 +151,7 @@ class Digest:
     schedule_warning: str = ""
     # citizens' feedback (phản ánh, kiến nghị): new, due soon, overdue; never a name or a contact
     feedback: DigestFeedback = field(default_factory=DigestFeedback)
+    times: list[NewDecisionTime] = field(default_factory=list)  # the new decisions, noticed after how long
 
     @property
     def pending(self) -> list[Flag]:
@@ -132,6 +206,7 @@ def build_digest(session: Session, *, window_start: datetime, window_end: dateti
     )
     _details_and_dates(session, digest, flags, calendar)
     digest.feedback = digest_part(session, as_of, window_start.astimezone(VN_TZ).date(), calendar)
+    digest.times = _time_lines(session, decisions, window_end.tzinfo or UTC)
     digest.quiet = not digest.has_news
     return digest
 

@@ -15,7 +15,8 @@ One ``ThreadingHTTPServer`` serves the rooms, each a module of this package:
   Bearer token ``portal_token``);
 * ``/robots.txt`` and a forbidden ``/private/`` area;
 * control endpoints under ``/_sandbox/``: ``health``, ``stats`` (request counters per route key and per
-  route key and status), ``reset``, and ``faults`` (:mod:`~tthc_dev.sandbox.faults`).
+  route key and status), ``reset``, ``publish`` (a decision published now, for the portal watcher's
+  tests and ``make bench``) and ``faults`` (:mod:`~tthc_dev.sandbox.faults`).
 
 This module holds what the rooms share: the server and its lifecycle, the dispatch table (one
 :class:`Mount` per route, the Bearer token of the token-protected APIs checked there, before the room
@@ -37,7 +38,7 @@ import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -221,6 +222,7 @@ class Sandbox:
             Mount(CONTROL_PREFIX + "stats", self._stats_answer, GET),
             Mount(CONTROL_PREFIX + "reset", self._reset_answer, ("POST",)),
             Mount(SANDBOX_COMMENTS_PATH, self.cms_comments.sandbox_route, ("POST",)),
+            Mount(CONTROL_PREFIX + "publish", self._publish_answer, ("POST",)),
             Mount(FAULTS_PATH, self._faults.route),
             Mount(FAULTS_PATH + "/", self._faults.route_one, ("DELETE",), match="prefix"),
         )
@@ -396,10 +398,30 @@ class Sandbox:
     def faults(self) -> list[dict[str, Any]]:
         return self._faults.as_json()
 
-    def publish_decisions(self, count: int = 1) -> list[str]:
-        """Publish ``count`` new ministry decisions (see :meth:`~tthc_dev.sandbox.data.Catalogue.publish`)."""
+    def publish_decisions(self, count: int = 1, published: date | None = None, agency: str | None = None,
+                          signed: date | None = None) -> list[str]:
+        """Publish ``count`` new decisions (see :meth:`~tthc_dev.sandbox.data.Catalogue.publish`): the
+        ministry's by default, dated ``published`` (default: the newest date listed), signed ``signed``."""
         with self._lock:
-            return self.catalogue.publish(count)
+            return self.catalogue.publish(count, published=published, agency=agency, signed=signed)
+
+    def _publish_answer(self, request: Request) -> Response:
+        """``POST /_sandbox/publish`` ``{"count": 1, "published": "yyyy-mm-dd", "signed": "yyyy-mm-dd",
+        "agency": "..."}``: a publication now (tests, ``make bench``); answers the new portal ids, their số
+        hiệu and the wall-clock time. The ministry site lists it too (with its annex)."""
+        body = _json_body(request)
+        try:
+            count = int(body.get("count", 1))
+            published = date.fromisoformat(str(body["published"])) if body.get("published") else None
+            signed = date.fromisoformat(str(body["signed"])) if body.get("signed") else None
+        except (TypeError, ValueError) as exc:
+            raise BadRequest(f"publish: {exc}") from exc
+        if not 1 <= count <= 100:
+            raise BadRequest("publish: count must be 1..100")
+        agency = str(body["agency"]) if body.get("agency") else None
+        ids = self.publish_decisions(count, published=published, agency=agency, signed=signed)
+        return json_response({"ids": ids, "so_hieu": [self.catalogue.by_id[i].so_hieu for i in ids],
+                              "published_at": datetime.now(UTC).isoformat()})
 
     def amend_procedure(self, code: str, changed: date, **details: Any) -> None:
         """Change a procedure's page on the portal (see :meth:`~tthc_dev.sandbox.data.Catalogue.amend_procedure`)."""
@@ -412,6 +434,18 @@ class Sandbox:
 
     def ministry_decisions(self) -> list[Decision]:
         return self.catalogue.ministry_decisions()
+
+
+def _json_body(request: Request) -> dict[str, Any]:
+    import json
+
+    try:
+        body = json.loads(request.body.decode("utf-8") or "{}")
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BadRequest(f"body is not JSON: {exc}") from exc
+    if not isinstance(body, dict):
+        raise BadRequest("body must be a JSON object")
+    return body
 
 
 def _forbidden(request: Request) -> Response:

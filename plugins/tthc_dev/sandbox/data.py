@@ -342,12 +342,14 @@ class Catalogue:
                     out.append((item.replaces, name))
         return out
 
-    def publish(self, count: int = 1) -> list[str]:
+    def publish(self, count: int = 1, published: dt.date | None = None, agency: str | None = None,
+                signed: dt.date | None = None) -> list[str]:
         """Publish ``count`` new ministry decisions at the top of the portal's list (as happens while a
-        client pages through it): published on the newest existing date, portal ids above all others,
-        one new provincial-level procedure each. Returns their portal ids; the caller holds the sandbox
-        lock."""
-        newest = max((d.published for d in self.decisions if d.published), default=dt.date.today())
+        client pages through it): published on ``published`` (default: the newest existing date), portal
+        ids above all others, one new provincial-level procedure each; ``agency`` (default the ministry)
+        names another issuing agency (its own portal id); ``signed`` the signing date (default two days
+        before the publication). Returns their portal ids; the caller holds the sandbox lock."""
+        newest = published or max((d.published for d in self.decisions if d.published), default=dt.date.today())
         next_id = self.max_portal_id() + 1
         taken = {so_hieu_key(d.so_hieu) for d in self.decisions}
         numbers = [int(m.group(0)) for d in self.decisions if (m := re.match(r"\d+", d.so_hieu))]
@@ -356,18 +358,20 @@ class Catalogue:
         if field_key is None and self.fields:
             field_key = next(iter(self.fields))
         agency_id = self.ministry_agency_id()
+        if agency is not None and casefold_key(agency) != casefold_key(MINISTRY_AGENCY):
+            agency_id = str(900 + int(_digits_hash(casefold_key(agency), 2)))
         new: list[Decision] = []
         for n in range(count):
             portal_id = str(next_id + n)
             number, so_hieu = self.free_ministry_number(number + 1, taken)
             taken.add(so_hieu_key(so_hieu))
-            signed = newest - dt.timedelta(days=2)
+            signed = signed or newest - dt.timedelta(days=2)
             new.append(Decision(
                 portal_id=portal_id,
                 so_hieu=so_hieu,
                 trich_yeu=f"Về việc công bố thủ tục hành chính mới ban hành thuộc phạm vi chức năng quản lý "
                           f"của {MINISTRY_AGENCY} (công bố bổ sung {portal_id})",
-                agency=MINISTRY_AGENCY,
+                agency=agency or MINISTRY_AGENCY,
                 agency_portal_id=agency_id,
                 agency_code=None,
                 signed=signed,

@@ -141,7 +141,12 @@ class NationalPortal:
     # -- rest.jsp ------------------------------------------------------------------------------------
 
     def rest(self, request: Request) -> Response:
-        """``/jsp/rest.jsp``: ``POST`` only; the service named in ``params`` answers a JSON list."""
+        """``/jsp/rest.jsp``: ``POST`` only; the service named in ``params`` answers a JSON list.
+
+        No ``ETag`` or ``Last-Modified`` and never a 304: ``If-None-Match`` / ``If-Modified-Since`` are
+        ignored, as by the real portal (its captured answers in the shared reference material are bare
+        JSON bodies of a ``POST``, and HTTP revalidates GET and HEAD only, RFC 9110 §15.4.5). The portal
+        watcher therefore spends one whole first page per poll."""
         if request.method != "POST":
             return method_not_allowed()
         params, failure = parse_rest(request.body)

@@ -32,7 +32,7 @@ ANNOUNCEMENT_STATUSES = ("draft", "approved", "rejected")
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {dict: JSON}
+    type_annotation_map = {dict: JSON, list: JSON}
 
 
 class Agency(Base):
@@ -504,3 +504,57 @@ class ItemDetails(Base):
     checked_for: Mapped[date] = mapped_column(Date)
     item: Mapped[DecisionItem] = relationship()
     details: Mapped[ProcedureDetails | None] = relationship()
+
+
+# ---------------------------------------------------------------- the national decision list (all agencies)
+
+
+class PortalListing(Base):
+    """One row of the national portal's decision list (Quyết định công bố), whoever published it: a
+    ministry, or one of the 34 provinces' People's Committees (UBND tỉnh / thành phố) announcing its own
+    list or re-publishing a ministry's decision for its territory. Kept as the list shows it (``so_hieu``
+    the CODE cleaned, ``so_hieu_key`` by ``text.normalise_so_hieu``), keyed by the portal's ``ID``.
+
+    ``groups``: the procedure groups of the decision (``{"new": [names], "amended": [...], "abolished":
+    [...]}``), read only for the department's own province (publication verification); None when not
+    read. ``seen_for``: the run date that first stored the row."""
+
+    __tablename__ = "portal_listings"
+    __table_args__ = (UniqueConstraint("portal_id", name="uq_portal_listing_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    portal_id: Mapped[str] = mapped_column(String(32))
+    so_hieu: Mapped[str] = mapped_column(String(255))
+    so_hieu_key: Mapped[str] = mapped_column(String(255), index=True)
+    trich_yeu: Mapped[str] = mapped_column(Text)
+    agency_name: Mapped[str] = mapped_column(String(255))
+    agency_portal_id: Mapped[str | None] = mapped_column(String(32))
+    published_date: Mapped[date] = mapped_column(Date, index=True)
+    groups: Mapped[dict | None] = mapped_column(JSON)
+    seen_for: Mapped[date] = mapped_column(Date)
+
+
+CSDL_VERIFICATION_STATUSES = ("waiting", "verified")
+
+
+class CsdlVerification(Base):
+    """Whether an approved announcement is published on the national CSDL, as read from the national
+    decision list (not our own push): one row per announcement. ``verified``: the list shows the
+    province's decision with that số hiệu (``listing_id``; ``listed_on`` its publishing date,
+    ``verified_for`` the run date that first saw it), ``missing`` the approved procedures it does not list,
+    ``extra`` the procedures it lists that were not approved. ``waiting``: not listed yet as of
+    ``checked_for``; ``due`` is the working day from which the digest warns."""
+
+    __tablename__ = "csdl_verifications"
+    __table_args__ = (UniqueConstraint("announcement_id", name="uq_csdl_verification_announcement"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    announcement_id: Mapped[int] = mapped_column(ForeignKey("announcements.id"))
+    status: Mapped[str] = mapped_column(String(16))
+    listing_id: Mapped[int | None] = mapped_column(ForeignKey("portal_listings.id"))
+    listed_on: Mapped[date | None] = mapped_column(Date)
+    verified_for: Mapped[date | None] = mapped_column(Date)
+    checked_for: Mapped[date] = mapped_column(Date)
+    due: Mapped[date] = mapped_column(Date)
+    missing: Mapped[list | None] = mapped_column(JSON)
+    extra: Mapped[list | None] = mapped_column(JSON)
+    announcement: Mapped[Announcement] = relationship()
+    listing: Mapped[PortalListing | None] = relationship()

@@ -175,7 +175,8 @@ def compare_provinces(ministry: Iterable[MinistryDecision], rows: Iterable[Row],
             continue
         by_key.setdefault(key, []).append(m)
         by_number.setdefault(key.split("/")[0], []).append(m)
-    first: dict[tuple[str, str], date] = {}  # (ministry số hiệu, province) → first matching row's date
+    index = {id(m): i for i, m in enumerate(decisions)}
+    first: dict[tuple[int, str], date] = {}  # (ministry decision's index, province) → first matching row's date
     ambiguous: list[Ambiguous] = []
     for row in rows:
         if not is_province(row.agency) or _same_agency(row.agency, own_agency):
@@ -200,14 +201,13 @@ def compare_provinces(ministry: Iterable[MinistryDecision], rows: Iterable[Row],
                 for m in chosen:
                     ambiguous.append(Ambiguous(m.so_hieu, label, "khớp nhiều quyết định của Bộ cùng số hiệu"))
                 continue
-            pair = (chosen[0].so_hieu, _nfc(row.agency).strip())
+            pair = (index[id(chosen[0])], _nfc(row.agency).strip())
             if pair not in first or row.published < first[pair]:
                 first[pair] = row.published
     ours = ours or {}
     out = []
-    for m in decisions:
-        lags = {province: (day - m.published).days for (so_hieu, province), day in first.items()
-                if so_hieu == m.so_hieu}
+    for i, m in enumerate(decisions):
+        lags = {province: (day - m.published).days for (n, province), day in first.items() if n == i}
         our_day = ours.get(m.so_hieu)
         out.append(DecisionComparison(m.so_hieu, m.published, m.title, dict(sorted(lags.items())),
                                       (our_day - m.published).days if our_day is not None else None))

@@ -169,8 +169,9 @@ def test_sandbox_rows_give_realistic_lags():
     lags spread over weeks, some rows left out as ambiguous."""
     from tthc_dev.sandbox import DATA_DIR
     from tthc_dev.sandbox.data import Catalogue
+    from tthc_dev.sandbox.provinces import generate
 
-    cat = Catalogue(DATA_DIR, provinces=True)
+    cat = Catalogue(DATA_DIR, provinces=generate)
     rows = [Row(cat.portal_code(d), d.trich_yeu, d.agency, d.published) for d in cat.decisions]
     ministry = [MinistryDecision(d.so_hieu, d.published) for d in cat.ministry_decisions()]
     c = compare_provinces(ministry, rows, OWN)

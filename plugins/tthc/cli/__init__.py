@@ -14,6 +14,7 @@
     tthc review drift [ID --ack]       details changed on the national database with no decision
     tthc report periodic --period 2026-Q4 --out DIR   render a periodic KSTTHC report (HTML, text, xlsx, chart)
     tthc report digest --as-of 2026-11-26 --out DIR   render the nightly digest of a date (HTML, text)
+    tthc compare-provinces --period 2026-Q4            our lag beside the other provinces' (median, fastest, count)
 
 Development tools (the ``tthc_dev`` package, installed for development and CI) add their own
 subcommands through the ``tthc.cli`` entry-point group: ``tthc sandbox serve``, ``tthc demo``,
@@ -320,7 +321,9 @@ def cmd_report(args: argparse.Namespace) -> int:
             stem = f"ban-tin-{args.as_of.isoformat()}"
     html = mail.html
     for part in mail.parts:
-        target = out / (f"{stem}.png" if part.cid else f"{stem}{Path(part.filename).suffix}")
+        # the main chart beside the report under its name; other inline images under their own names
+        target = out / (f"{stem}.png" if part.cid == "chart" else part.filename if part.cid
+                        else f"{stem}{Path(part.filename).suffix}")
         target.write_bytes(part.data)
         if part.cid:  # the preview shows the chart from the file next to it
             html = html.replace(f"cid:{part.cid}", target.name)
@@ -410,6 +413,10 @@ def build_parser() -> argparse.ArgumentParser:
     dig.add_argument("--as-of", type=parse_date, default=date(2026, 11, 26), help="the run date (default 2026-11-26)")
     dig.add_argument("--out", default="var/reports", help="output folder (default var/reports)")
     rp.set_defaults(func=cmd_report)
+
+    from tthc.cli.provinces import add_parser as add_compare_provinces
+
+    add_compare_provinces(sub)
 
     for entry in entry_points(group="tthc.cli"):  # e.g. tthc_dev: sandbox, demo, prod-local
         entry.load()(sub)

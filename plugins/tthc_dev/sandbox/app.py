@@ -74,6 +74,7 @@ from tthc_dev.sandbox.portal import (
 from tthc_dev.sandbox.procedure_pages import CITIZEN_PATH, FULL_PATH, ProcedurePages
 from tthc_dev.sandbox.province_portal import PORTAL_API_PATH, PORTAL_PUBLIC_PREFIX, ProvincePortalRoutes
 from tthc_dev.sandbox.provinces import DEFAULT_OWN_LAG_DAYS, own_decisions
+from tthc_dev.sandbox.provinces import generate as generate_provinces
 from tthc_dev.sandbox.state import Shared
 from tthc_dev.sandbox.web import (
     TEXT_TYPE,
@@ -177,7 +178,8 @@ class Sandbox:
         self.csdl_token = csdl_token
         self.portal_token = portal_token
         self.robots_txt = robots_txt
-        self.catalogue = Catalogue(self.data_dir, synthetic=synthetic, seed=synthetic_seed, provinces=provinces)
+        self.catalogue = Catalogue(self.data_dir, synthetic=synthetic, seed=synthetic_seed,
+                                   provinces=generate_provinces if provinces else None)
         # days from signing until the national list shows a decision pushed to the CSDL (None: never)
         self.own_listing_lag_days = own_listing_lag_days
         self._lock = threading.RLock()

@@ -15,7 +15,7 @@ import hashlib
 import random
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -144,7 +144,7 @@ class Catalogue:
     """Decisions, procedures and fields loaded from ``data_dir`` (plus ``synthetic`` generated decisions)."""
 
     def __init__(self, data_dir: Path, synthetic: int = 0, seed: int = SYNTHETIC_SEED,
-                 provinces: bool = False) -> None:
+                 provinces: Callable[[list[Decision], dict[str, str]], list[Decision]] | None = None) -> None:
         self.data_dir = Path(data_dir)
         self.fields: dict[str, dict[str, str]] = {}
         fields_file = self.data_dir / "fields.yaml"
@@ -171,11 +171,9 @@ class Catalogue:
         # Like the real data, some decision numbers carry a stray trailing dot: every third one.
         # Fixed at load, so that decisions inserted later do not change the numbers already served.
         self.stray_dot = {d.portal_id for n, d in enumerate(decisions, start=1) if n % 3 == 0}
-        if provinces:  # the other provinces' own rows (tthc_dev.sandbox.provinces), with their own quirks
-            from tthc_dev.sandbox.provinces import generate
-
+        if provinces is not None:  # the other provinces' rows (tthc_dev.sandbox.provinces.generate)
             names = {k: f["name"] for k, f in self.fields.items()}
-            decisions = sorted([*decisions, *generate([d for d in decisions if self.is_ministry(d)], names)],
+            decisions = sorted([*decisions, *provinces([d for d in decisions if self.is_ministry(d)], names)],
                                key=_decision_order, reverse=True)
             self._install(decisions)
             self._initial = list(decisions)

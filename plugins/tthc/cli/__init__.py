@@ -316,7 +316,8 @@ def cmd_report(args: argparse.Namespace) -> int:
             from tthc.reports.digest import build_digest, digest_mail
 
             window = nightly_window(args.as_of)
-            digest = build_digest(session, window_start=window.start, window_end=window.end, as_of=window.as_of)
+            digest = build_digest(session, window_start=window.start, window_end=window.end, as_of=window.as_of,
+                                  csdl_warn_after=dept.csdl_verify_working_days)
             mail = digest_mail(digest, dept)
             stem = f"ban-tin-{args.as_of.isoformat()}"
     html = mail.html

@@ -39,6 +39,9 @@ def test_demo_twice_same_end_state_nothing_sent_twice(tmp_path):
     assert "cms" in out and "Emails: 1 sent" in out
     # the draft decision was written and (demo only) approved by tthc_approve's auto_approve param
     assert "Provincial announcement drafts: 1" in out and "Đã phê duyệt" in out and "0/QĐ-DEMO" in out
+    # tthc_verify four days later: the sandbox lists the approved decision three days after signing
+    csdl = out[out.index("Publication on the national CSDL"):]
+    assert "0/QĐ-DEMO" in csdl and "Đã công khai trên CSDL quốc gia" in csdl and "29/11/2026" in csdl
     assert len(list((var / "drafts").glob("*.docx"))) == 1
     emls = sorted((var / "outbox").glob("*.eml"))
     assert len(emls) == 1 and str(emls[0]) in out

@@ -16,7 +16,9 @@ from pathlib import Path
 def _days(value: float | None) -> str:
     from tthc.core.render import vn_number
 
-    return "—" if value is None else f"{vn_number(value, 1)} ngày"
+    if value is None:
+        return "—"
+    return f"{vn_number(int(value) if value == int(value) else value, 1)} ngày"
 
 
 def cmd_compare_provinces(args: argparse.Namespace) -> int:

@@ -27,7 +27,10 @@ from tthc_dev.sandbox.app import CMS_EDITOR, DEFAULT_CMS_ACCOUNTS
 from tthc_dev.sandbox.smtp_sink import free_port
 
 # tthc_report and tthc_approve both follow tthc_compare; the digest goes out while the draft waits for a person
-DAGS = ("tthc_ingest", "tthc_compare", "tthc_report", "tthc_approve", "tthc_sync")
+DAGS = ("tthc_ingest", "tthc_compare", "tthc_report", "tthc_approve", "tthc_sync", "tthc_verify")
+# the sandbox lists the approved decision on the national list 3 days after signing (sandbox.provinces):
+# tthc_verify runs once more this many days after the run date and marks it "đã công khai trên CSDL quốc gia"
+VERIFY_AGAIN_AFTER_DAYS = 4
 POOLS = {"national_portal": 1, "ministry_site": 1, "cms": 2, "province_portal": 1, "csdl": 1}
 # the sandbox CMS's editor account and its Application Password (WordPress ignores the spaces)
 CMS_LOGIN = CMS_EDITOR
@@ -128,6 +131,11 @@ def run_demo(as_of: date) -> int:
             run([airflow, "dags", "test", dag_id, logical, "--conf", conf], env, quiet=True)
             print(f"  {dag_id}: success", flush=True)
         demo_feedback(as_of, http_port, env, airflow)
+        later = as_of + timedelta(days=VERIFY_AGAIN_AFTER_DAYS)
+        later_logical = datetime.combine(later, dtime(1, 0), tzinfo=VN_TZ).isoformat()
+        run([airflow, "dags", "test", "tthc_verify", later_logical, "--conf", json.dumps(demo_window(later))], env,
+            quiet=True)
+        print(f"  tthc_verify ({later:%d/%m/%Y}): success", flush=True)
     finally:
         sandbox.terminate()
         try:

@@ -12,7 +12,7 @@ import pytest
 DAGS_DIR = Path(__file__).resolve().parents[2] / "dags"
 DAG_FILES = sorted(DAGS_DIR.glob("*.py"))
 EXPECTED = {"tthc_ingest", "tthc_compare", "tthc_approve", "tthc_sync", "tthc_report", "tthc_periodic_report",
-            "tthc_feedback"}
+            "tthc_feedback", "tthc_verify"}
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +62,7 @@ def test_asset_chain(dagbag):
     assert ANNOUNCEMENTS.uri in outlets("tthc_approve")
     assert POSTINGS.uri in outlets("tthc_sync")
     for consumer, asset in (("tthc_compare", DECISIONS), ("tthc_approve", FLAGS), ("tthc_sync", ANNOUNCEMENTS),
-                            ("tthc_report", FLAGS)):
+                            ("tthc_report", FLAGS), ("tthc_verify", DECISIONS)):
         condition = dagbag.dags[consumer].timetable.asset_condition
         assert [o.uri for o in condition.objects] == [asset.uri], consumer
 

@@ -41,6 +41,9 @@ def test_demo_twice_same_end_state_nothing_sent_twice(tmp_path):
     assert "Provincial announcement drafts: 1" in out and "Đã phê duyệt" in out and "0/QĐ-DEMO" in out
     drafts = sorted(p.name for p in (var / "drafts").glob("*.docx"))
     assert len(drafts) == 2 and drafts[1] == drafts[0].replace(".docx", "-phan-ii.docx"), drafts
+    # tthc_verify four days later: the sandbox lists the approved decision three days after signing
+    csdl = out[out.index("Publication on the national CSDL"):]
+    assert "0/QĐ-DEMO" in csdl and "Đã công khai trên CSDL quốc gia" in csdl and "29/11/2026" in csdl
     emls = sorted((var / "outbox").glob("*.eml"))
     assert len(emls) == 1 and str(emls[0]) in out
     posts = json.loads((var / "sandbox" / "cms_posts.json").read_text(encoding="utf-8"))["posts"]

@@ -17,7 +17,7 @@ from support.story import Story
 from tthc.compare.flags import compare
 from tthc.compare.prepare import prepare_draft
 from tthc.core.render import environment, vn_number
-from tthc.db.models import Flag, Posting
+from tthc.db.models import Announcement, CsdlVerification, Flag, Posting
 from tthc.ingest.runs import upsert_item
 from tthc.reports.mail import XLSX_TYPE
 from tthc.reports.periodic.build import build_periodic, periodic_mail, report_mail
@@ -172,18 +172,26 @@ def _dataset(s, dept, tmp_path):
     post("province_portal", "procedure:2.002379")
     post("province_portal", "procedure:2.002836")  # announced after the period
     post("csdl", "announcement:40/QĐ-UBND:2026")
+    # what the national decision list showed (tthc.sync.verify): 30/QĐ-UBND is there although our own push
+    # of it was withdrawn; 40/QĐ-UBND was sent but is not listed yet
+    for so_hieu, status in (("5/QĐ-UBND", "verified"), ("20/QĐ-UBND", "verified"), ("30/QĐ-UBND", "verified"),
+                            ("40/QĐ-UBND", "waiting")):
+        ann = s.scalar(select(Announcement).where(Announcement.so_hieu == so_hieu))
+        s.add(CsdlVerification(announcement_id=ann.id, status=status, checked_for=date(2026, 12, 30),
+                               due=ann.signed_date, listed_on=ann.signed_date if status == "verified" else None))
     s.commit()
 
 
 EXPECTED_ROWS = [
-    # field, level, new, amended, abolished, on_time, late, csdl, cms, portal
-    (HDKHCN, "cap_tinh", 1, 0, 0, 1, 0, 1, 1, 0),
-    (HDKHCN, "cap_xa", 1, 0, 1, 2, 0, 1, 2, 0),
-    (NLNT, "cap_tinh", 0, 1, 0, 0, 1, 1, 0, 1),
-    (CGCN, "cap_tinh", 0, 1, 1, 2, 0, 2, 1, 0),
-    (UNKNOWN, "", 1, 0, 0, 1, 0, 0, 0, 0),
+    # field, level, new, amended, abolished, on_time, late, csdl (verified), csdl_sent, cms, portal
+    (HDKHCN, "cap_tinh", 1, 0, 0, 1, 0, 1, 1, 1, 0),
+    (HDKHCN, "cap_xa", 1, 0, 1, 2, 0, 2, 1, 2, 0),
+    (NLNT, "cap_tinh", 0, 1, 0, 0, 1, 1, 1, 0, 1),
+    (CGCN, "cap_tinh", 0, 1, 1, 2, 0, 2, 2, 1, 0),
+    (UNKNOWN, "", 1, 0, 0, 1, 0, 1, 0, 0, 0),
 ]
-ROW_ATTRS = ("field", "level", "new", "amended", "abolished", "on_time", "late", "csdl", "cms", "portal")
+ROW_ATTRS = ("field", "level", "new", "amended", "abolished", "on_time", "late", "csdl", "csdl_sent", "cms",
+             "portal")
 
 
 def test_build_periodic_figures(seeded, dept, tmp_path):
@@ -201,12 +209,13 @@ def test_build_periodic_figures(seeded, dept, tmp_path):
     assert [row.total for row in r.rows] == [1, 2, 1, 2, 1]
     assert [row.level_name for row in r.rows] == ["Cấp tỉnh", "Cấp xã", "Cấp tỉnh", "Cấp tỉnh", "Chưa xác định"]
 
-    assert r.totals == Totals(announcements=2, new=3, amended=2, abolished=2, on_time=6, late=1, csdl=5, cms=4,
-                              portal=1)
+    assert r.totals == Totals(announcements=2, new=3, amended=2, abolished=2, on_time=6, late=1, csdl=7,
+                              csdl_sent=5, cms=4, portal=1)
     assert r.totals.procedures == 7
-    assert r.previous == Totals(announcements=1, new=1, amended=1, abolished=0, on_time=2, late=0, csdl=2, cms=1,
-                                portal=0)
-    assert r.diff == Totals(announcements=1, new=2, amended=1, abolished=2, on_time=4, late=1, csdl=3, cms=3, portal=1)
+    assert r.previous == Totals(announcements=1, new=1, amended=1, abolished=0, on_time=2, late=0, csdl=2,
+                                csdl_sent=2, cms=1, portal=0)
+    assert r.diff == Totals(announcements=1, new=2, amended=1, abolished=2, on_time=4, late=1, csdl=5, csdl_sent=3,
+                            cms=3, portal=1)
     assert [(i.label, i.current, i.previous, i.diff) for i in r.indicators][:3] == [
         ("Số quyết định công bố TTHC", 2, 1, 1), ("Số TTHC được công bố", 7, 2, 5), ("- Mới ban hành", 3, 1, 2)]
     assert r.on_time_rate == pytest.approx(600 / 7)
@@ -218,7 +227,8 @@ def test_build_periodic_figures(seeded, dept, tmp_path):
     assert [(row.field, row.level, row.amended, row.new) for row in q3.rows] == [(HDKHCN, "cap_tinh", 1, 0),
                                                                                  (SHTT, "cap_xa", 0, 1)]
     q1 = build_periodic(s, dept, period_for("quarter", 2027, 1))
-    assert (q1.totals.announcements, q1.totals.amended, q1.totals.csdl, q1.totals.portal) == (1, 1, 1, 1)
+    assert (q1.totals.announcements, q1.totals.amended, q1.totals.csdl_sent, q1.totals.portal) == (1, 1, 1, 1)
+    assert q1.totals.csdl == 0  # sent, not yet seen on the national list
     assert q1.previous == r.totals
     year = build_periodic(s, dept, period_for("year", 2026))
     assert year.totals.announcements == 3 and year.totals.procedures == 9 and year.totals.late == 1
@@ -262,7 +272,7 @@ def test_periodic_mail(seeded, dept, tmp_path):
     assert "3. Năng lượng nguyên tử, an toàn bức xạ và hạt nhân – Cấp tỉnh: 1 TTHC" in text
     assert "5. Lĩnh vực chưa xác định – Chưa xác định: 1 TTHC" in text
     assert "Quyết định số 20/QĐ-UBND ngày 20/10/2026: 5 TTHC, trễ hạn 1" in text
-    assert "Tổng cộng: 7 TTHC" in text and "công khai: CSDL quốc gia 5, Trang TTĐT của Sở 4, Cổng DVC tỉnh 1." in text
+    assert "Tổng cộng: 7 TTHC" in text and "công khai: CSDL quốc gia 7 (đã gửi 5), Trang TTĐT của Sở 4, Cổng DVC tỉnh 1." in text
     assert "Tiếp nhận 0 phản ánh, kiến nghị; đã xử lý 0; đang xử lý 0." in text  # the store holds none
     assert NO_FEEDBACK not in text and "bao-cao-kstthc-2026-Q4.xlsx" in text
 
@@ -272,13 +282,14 @@ def test_periodic_mail(seeded, dept, tmp_path):
     assert "<td" in html and "20/QĐ-UBND" in html and "Chuyển giao công nghệ" in html
     assert html.count(">Tổng cộng<") == 1
 
-    chart, xlsx = mail.parts
+    chart, xlsx, provinces_chart = mail.parts
+    assert provinces_chart.cid == "provinces" and provinces_chart.data.startswith(b"\x89PNG")
     assert (chart.filename, chart.content_type, chart.cid) == ("bieu-do-2026-Q4.png", "image/png", "chart")
     assert chart.data.startswith(b"\x89PNG\r\n\x1a\n")
     assert (xlsx.filename, xlsx.content_type, xlsx.cid) == ("bao-cao-kstthc-2026-Q4.xlsx", XLSX_TYPE, None)
     ws = load_workbook(io.BytesIO(xlsx.data)).active
     total_row = next(row for row in ws.iter_rows(values_only=True) if row[0] == "Tổng cộng")
-    assert total_row[3:] == (7, 3, 2, 2, 6, 1, 5, 4, 1)
+    assert total_row[3:] == (7, 3, 2, 2, 6, 1, 7, 5, 4, 1)
     # the same database gives the same mail
     again = periodic_mail(s, dept, Q4)
     assert again == mail

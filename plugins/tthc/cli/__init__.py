@@ -15,6 +15,7 @@
     tthc report periodic --period 2026-Q4 --out DIR   render a periodic KSTTHC report (HTML, text, xlsx, chart)
     tthc report digest --as-of 2026-11-26 --out DIR   render the nightly digest of a date (HTML, text)
     tthc feedback list|show|classify|assign|answer|import   citizens' feedback (phản ánh, kiến nghị)
+    tthc compare-provinces --period 2026-Q4            our lag beside the other provinces' (median, fastest, count)
 
 Development tools (the ``tthc_dev`` package, installed for development and CI) add their own
 subcommands through the ``tthc.cli`` entry-point group: ``tthc sandbox serve``, ``tthc demo``,
@@ -316,12 +317,15 @@ def cmd_report(args: argparse.Namespace) -> int:
             from tthc.reports.digest import build_digest, digest_mail
 
             window = nightly_window(args.as_of)
-            digest = build_digest(session, window_start=window.start, window_end=window.end, as_of=window.as_of)
+            digest = build_digest(session, window_start=window.start, window_end=window.end, as_of=window.as_of,
+                                  csdl_warn_after=dept.csdl_verify_working_days)
             mail = digest_mail(digest, dept)
             stem = f"ban-tin-{args.as_of.isoformat()}"
     html = mail.html
     for part in mail.parts:
-        target = out / (f"{stem}.png" if part.cid else f"{stem}{Path(part.filename).suffix}")
+        # the main chart beside the report under its name; other inline images under their own names
+        target = out / (f"{stem}.png" if part.cid == "chart" else part.filename if part.cid
+                        else f"{stem}{Path(part.filename).suffix}")
         target.write_bytes(part.data)
         if part.cid:  # the preview shows the chart from the file next to it
             html = html.replace(f"cid:{part.cid}", target.name)
@@ -415,6 +419,9 @@ def build_parser() -> argparse.ArgumentParser:
     from tthc.cli.feedback import register as register_feedback
 
     register_feedback(sub, parse_date)
+    from tthc.cli.provinces import add_parser as add_compare_provinces
+
+    add_compare_provinces(sub)
 
     for entry in entry_points(group="tthc.cli"):  # e.g. tthc_dev: sandbox, demo, prod-local
         entry.load()(sub)

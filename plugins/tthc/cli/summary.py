@@ -11,7 +11,16 @@ from tabulate import tabulate
 
 from tthc.core.labels import ACTION_NAMES, FLAG_STATUS_NAMES, levels_vn
 from tthc.core.render import vn_date
-from tthc.db.models import Announcement, Decision, DecisionItem, FeedbackItem, Flag, MailLog, Posting
+from tthc.db.models import (
+    Announcement,
+    CsdlVerification,
+    Decision,
+    DecisionItem,
+    FeedbackItem,
+    Flag,
+    MailLog,
+    Posting,
+)
 from tthc.db.session import session_scope
 
 MAIL_STATUS = {"sent": "Đã gửi", "sending": "Đang gửi", "failed": "Lỗi gửi"}
@@ -27,6 +36,7 @@ def collect(as_of: date, outbox: Path) -> dict:
         mails = list(s.scalars(select(MailLog).order_by(MailLog.id)))
         drafts = list(s.scalars(select(Announcement).order_by(Announcement.id)))
         feedback = Counter(i.status for i in s.scalars(select(FeedbackItem)))
+        checks = list(s.scalars(select(CsdlVerification).order_by(CsdlVerification.announcement_id)))
         return {
             "decisions": [(d.so_hieu, d.agency_name, vn_date(d.published_date), vn_date(d.effective_date),
                            len(d.items)) for d in decisions],
@@ -39,6 +49,10 @@ def collect(as_of: date, outbox: Path) -> dict:
                         a.draft_docx or "—") for a in drafts],
             "postings": dict(postings),
             "feedback": dict(feedback),
+            "csdl": [(v.announcement.so_hieu or "—",
+                      "Đã công khai trên CSDL quốc gia" if v.status == "verified" else "Chưa thấy trên CSDL quốc gia",
+                      vn_date(v.listed_on), vn_date(v.checked_for), len(v.missing or []), len(v.extra or []))
+                     for v in checks],
             "mails": [(m.kind, m.period_key, MAIL_STATUS.get(m.status, m.status), m.subject) for m in mails],
             "outbox": sorted(str(p) for p in outbox.glob("*.eml")) if outbox.exists() else [],
         }
@@ -58,6 +72,9 @@ def print_summary(as_of: date, outbox: Path) -> dict:
     fb = data["feedback"]
     print(f"\nCitizens' feedback (phản ánh, kiến nghị): {sum(fb.values())} — "
           + (", ".join(f"{k} {v}" for k, v in sorted(fb.items())) or "none"))
+    print("\nPublication on the national CSDL (read back from the national decision list):")
+    print(tabulate(data["csdl"] or [("—",) * 6], headers=["Số hiệu", "Trạng thái", "Có trên danh sách",
+                                                        "Kiểm tra", "Thiếu", "Thừa"]))
     print(f"\nEmails: {len([m for m in data['mails'] if m[2] == MAIL_STATUS['sent']])} sent")
     print(tabulate(data["mails"], headers=["Loại", "Kỳ", "Trạng thái", "Tiêu đề"]))
     print("\nSaved messages (SMTP sink):")

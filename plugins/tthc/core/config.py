@@ -75,6 +75,12 @@ class Department:
     # whether to write Phần II (Nội dung cụ thể của từng thủ tục hành chính) beside the annex
     draft_locations: dict[str, str] = field(default_factory=dict)
     draft_part_two: bool = False
+    # the province's People's Committee as the national decision list names it (AGENCY_NAME, AGENCY_ID):
+    # whose decisions are ours when verifying publication and comparing provinces
+    province_agency: str = ""
+    province_agency_id: str = ""
+    # working days after signing after which an announcement not yet seen on the national CSDL is warned
+    csdl_verify_working_days: int = 5
 
     def recipients_for(self, report: str) -> list[str]:
         """Addresses of the roles that receive ``report`` (digest, periodic, ops), in order, once each."""
@@ -124,6 +130,10 @@ class Department:
                 draft_locations={str(k): str(v) for k, v in ((data.get("draft") or {}).get("locations") or {}).items()
                                  if v},
                 draft_part_two=bool((data.get("draft") or {}).get("part_two", False)),
+                province_agency=str((data.get("province_agency") or {}).get("name")
+                                    or f"UBND {data['province']}"),
+                province_agency_id=str((data.get("province_agency") or {}).get("portal_id") or ""),
+                csdl_verify_working_days=int((data.get("csdl_verification") or {}).get("warn_after_working_days", 5)),
             )
         except KeyError as exc:  # pragma: no cover - message tested via load_department
             raise ValueError(f"department settings: missing key {exc}") from exc

@@ -3,6 +3,7 @@
     PortalWatchTrigger ──PORTAL_DECISIONS (watched in the triggerer)──▶ tthc_ingest (also nightly)
     tthc_ingest ──DECISIONS──▶ tthc_compare ──FLAGS──▶ tthc_approve ──ANNOUNCEMENTS──▶ tthc_sync ──POSTINGS
                                                   └──▶ tthc_report (nightly digest)
+    tthc_ingest ──DECISIONS──▶ tthc_verify (publication on the national CSDL, read back)
 
 The report does not wait for the approval (a person may answer hours later): the digest lists what
 waits for approval; what sync publishes appears in the next night's digest.

@@ -22,17 +22,15 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from tthc.db.base import Base
 
 CHANGE_TYPES = ("new", "amended", "replaced", "abolished")
 LEVELS = ("cap_tinh", "cap_xa", "cap_trung_uong")
 FLAG_ACTIONS = ("announce_new", "re_announce", "announce_abolition")
 FLAG_STATUSES = ("open", "approved", "announced", "review")
 ANNOUNCEMENT_STATUSES = ("draft", "approved", "rejected")
-
-
-class Base(DeclarativeBase):
-    type_annotation_map = {dict: JSON}
 
 
 class Agency(Base):
@@ -506,63 +504,16 @@ class ItemDetails(Base):
     details: Mapped[ProcedureDetails | None] = relationship()
 
 
-# ---------------------------------------------------------------- citizens' feedback (phản ánh, kiến nghị)
+# The later stages' models, re-exported here (their module imports Base and the models above).
+from tthc.db.later_models import (  # noqa: E402
+    CSDL_VERIFICATION_STATUSES,
+    FEEDBACK_CHANNELS,
+    FEEDBACK_KINDS,
+    FEEDBACK_STATUSES,
+    CsdlVerification,
+    FeedbackItem,
+    PortalListing,
+)
 
-FEEDBACK_CHANNELS = ("website", "national", "letter", "one_stop", "other")
-FEEDBACK_KINDS = ("regulation", "handling", "out_of_scope")
-FEEDBACK_STATUSES = ("received", "assigned", "answered", "published")
-
-
-class FeedbackItem(Base):
-    """One piece of feedback (phản ánh, kiến nghị) from a person or an organisation about a procedure.
-
-    Natural key (``channel``, ``source_id``): a website comment's id, or the reference of a row of the
-    spreadsheet import (the national feedback system's number, a letter's number). ``text`` is cleaned
-    (no markup, NFC). ``sender_name`` and ``sender_contact`` are personal data kept only to answer: never
-    published, never mailed beyond the officer (see docs/operations.md, Personal data); erased
-    (``contact_purged_on``) once the retention period after the answer has passed. ``deadline`` is counted
-    in working days from ``received_on`` by the rule ``deadline_rule`` (settings/feedback.yaml). ``status``:
-    received → assigned → answered → published (the answer shown on the procedure's page); an item
-    received by another channel ends at ``answered`` unless its page is known."""
-
-    __tablename__ = "feedback_items"
-    __table_args__ = (UniqueConstraint("channel", "source_id", name="uq_feedback_natural"),)
-    id: Mapped[int] = mapped_column(primary_key=True)
-    channel: Mapped[str] = mapped_column(String(16))  # FEEDBACK_CHANNELS
-    source_id: Mapped[str] = mapped_column(String(255))
-    received_on: Mapped[date] = mapped_column(Date, index=True)
-    received_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    procedure_id: Mapped[int | None] = mapped_column(ForeignKey("procedures.id"))
-    procedure_code: Mapped[str | None] = mapped_column(String(16))
-    procedure_name: Mapped[str] = mapped_column(Text, default="")
-    field_name: Mapped[str] = mapped_column(String(255), default="")
-    page_id: Mapped[str | None] = mapped_column(String(64))  # the CMS page it was left on (reply target)
-    text: Mapped[str] = mapped_column(Text)
-    sender_name: Mapped[str | None] = mapped_column(String(255))
-    sender_contact: Mapped[str | None] = mapped_column(String(255))
-    contact_purged_on: Mapped[date | None] = mapped_column(Date)
-    kind: Mapped[str | None] = mapped_column(String(16))  # FEEDBACK_KINDS, None until classified
-    kind_reason: Mapped[str | None] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16), default="received")  # FEEDBACK_STATUSES
-    assigned_to: Mapped[str | None] = mapped_column(String(128))
-    deadline: Mapped[date] = mapped_column(Date)
-    deadline_rule: Mapped[str] = mapped_column(String(64))
-    deadline_provisional: Mapped[bool] = mapped_column(default=False)
-    answer_text: Mapped[str | None] = mapped_column(Text)
-    answered_by: Mapped[str | None] = mapped_column(String(128))
-    answered_on: Mapped[date | None] = mapped_column(Date)
-    published_on: Mapped[date | None] = mapped_column(Date)
-    reply_id: Mapped[str | None] = mapped_column(String(64))
-    reply_url: Mapped[str | None] = mapped_column(Text)
-    created_for: Mapped[date] = mapped_column(Date)  # the run (or import) that stored it
-    procedure: Mapped[Procedure | None] = relationship()
-
-    @property
-    def reference(self) -> str:
-        """How officers and the public name it: PAKN-<id>."""
-        return f"PAKN-{self.id}"
-
-    @property
-    def ledger_key(self) -> str:
-        """The postings ledger's object key of its public answer."""
-        return f"feedback:{self.channel}:{self.source_id}"
+__all__ = ["Base", "CSDL_VERIFICATION_STATUSES", "FEEDBACK_CHANNELS", "FEEDBACK_KINDS", "FEEDBACK_STATUSES",
+           "CsdlVerification", "FeedbackItem", "PortalListing"]

@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tthc.catalogue.listings import upsert_listing
 from tthc.core.config import Department
 from tthc.core.http import IncompleteAnswerError, SnapshotRecorder
 from tthc.core.text import clean, match_key, normalise_so_hieu
@@ -169,6 +170,11 @@ def ingest_portal(session: Session, client: PortalClient, recorder: SnapshotReco
     watched = _watched(dept)
     for row in sorted(fresh.values(), key=lambda r: r.position):
         result.decisions_seen += 1
+        # every row as the list shows it, whoever published it (no request more): the provinces' own
+        # decisions are what publication verification and the province comparison read
+        upsert_listing(session, portal_id=row.id, so_hieu=row.so_hieu, trich_yeu=row.trich_yeu,
+                       agency_name=row.agency_name, agency_portal_id=row.agency_id, published=row.published,
+                       seen_for=window_end)
         if match_key(row.agency_name) not in watched:
             result.skipped_agency += 1
             continue

@@ -9,7 +9,10 @@ of days off); items waiting for review or approval, with links to the Airflow UI
 content is not on the national database (their annex rows say why) and the procedures whose content
 changed there with no decision (before/after); citizens' feedback (new, due within 3 working days,
 overdue: reference, procedure, deadline and a masked excerpt, never the sender); what was published per
-channel; sources and channels that are failing; from 1 November, that next year's official schedule is still missing.
+channel; the approved announcements not yet seen on the national CSDL after
+``csdl_verification.warn_after_working_days`` working days, and those seen there since the last digest
+with their discrepancies; sources and channels that are failing; from 1 November, that next year's
+official schedule is still missing.
 
 When it is sent: only when there is something to say; on the department's ``quiet_weekday`` a short
 "all quiet" digest goes out otherwise, so silence always means "nothing new", never "broken". Subject
@@ -38,6 +41,7 @@ from tthc.db.models import (
     ATTACHMENT_ALERT_ATTEMPTS,
     Announcement,
     Attachment,
+    CsdlVerification,
     Decision,
     Flag,
     FlagSource,
@@ -47,6 +51,7 @@ from tthc.db.models import (
 from tthc.reports.mail import OutgoingMail
 
 SOON_WORKING_DAYS = 5
+CSDL_WARN_AFTER = 5  # Department.csdl_verify_working_days's default
 MAX_LINKS = 10
 
 
@@ -57,6 +62,15 @@ class ChannelSummary:
     created_or_updated: int
     withdrawn: int
     urls: list[str]
+
+
+@dataclass(frozen=True)
+class CsdlPending:
+    """An approved announcement the national decision list does not show, past its limit."""
+
+    announcement: Announcement
+    due: date  # the working day from which it is warned
+    checked_for: date | None  # the last verification run that looked for it
 
 
 @dataclass
@@ -152,6 +166,11 @@ class Digest:
     # citizens' feedback (phản ánh, kiến nghị): new, due soon, overdue; never a name or a contact
     feedback: DigestFeedback = field(default_factory=DigestFeedback)
     times: list[NewDecisionTime] = field(default_factory=list)  # the new decisions, noticed after how long
+    # publication on the national CSDL as read from the national decision list (tthc.sync.verify):
+    # approved announcements not listed there past their working-day limit, and those found since the
+    # window began (with their discrepancies)
+    csdl_unverified: list[CsdlPending] = field(default_factory=list)
+    csdl_verified: list[CsdlVerification] = field(default_factory=list)
 
     @property
     def pending(self) -> list[Flag]:
@@ -165,11 +184,12 @@ class Digest:
     @property
     def has_news(self) -> bool:
         return bool(self.decisions or self.open_count or self.review or self.drafts or self.published
-                    or self.failing or self.failing_attachments or self.drifts or self.feedback.has_news)
+                    or self.failing or self.failing_attachments or self.drifts or self.feedback.has_news
+                    or self.csdl_unverified or self.csdl_verified)
 
 
 def build_digest(session: Session, *, window_start: datetime, window_end: datetime, as_of: date,
-                 calendar: WorkCalendar | None = None) -> Digest:
+                 calendar: WorkCalendar | None = None, csdl_warn_after: int = CSDL_WARN_AFTER) -> Digest:
     calendar = calendar or WorkCalendar.from_file()
     soon_until = calendar.add_working_days(as_of, SOON_WORKING_DAYS)
     decisions = list(session.scalars(
@@ -207,6 +227,7 @@ def build_digest(session: Session, *, window_start: datetime, window_end: dateti
     _details_and_dates(session, digest, flags, calendar)
     digest.feedback = digest_part(session, as_of, window_start.astimezone(VN_TZ).date(), calendar)
     digest.times = _time_lines(session, decisions, window_end.tzinfo or UTC)
+    _csdl_publication(session, digest, calendar, csdl_warn_after, window_start)
     digest.quiet = not digest.has_news
     return digest
 
@@ -232,6 +253,26 @@ def _details_and_dates(session: Session, digest: Digest, flags: list[Flag], cale
             f"lệnh tthc deadline --check-year {next_year}.")
 
 
+def _csdl_publication(session: Session, digest: Digest, calendar: WorkCalendar, warn_after: int,
+                      window_start: datetime) -> None:
+    """Approved announcements the national decision list does not show ``warn_after`` working days after
+    signing (from the stored state, whichever ran first tonight), and those the verification found since
+    the window began."""
+    states = {v.announcement_id: v for v in session.scalars(select(CsdlVerification))}
+    since = window_start.astimezone(VN_TZ).date()
+    for ann in session.scalars(select(Announcement).where(
+            Announcement.status == "approved", Announcement.signed_date.is_not(None),
+            Announcement.signed_date <= digest.as_of).order_by(Announcement.signed_date, Announcement.id)):
+        state = states.get(ann.id)
+        found = state is not None and state.status == "verified" and state.verified_for is not None \
+            and state.verified_for <= digest.as_of
+        if found and since <= state.verified_for:
+            digest.csdl_verified.append(state)
+        due = calendar.add_working_days(ann.signed_date, warn_after)
+        if not found and due < digest.as_of:
+            digest.csdl_unverified.append(CsdlPending(ann, due, state.checked_for if state else None))
+
+
 def should_send(digest: Digest, dept: Department) -> bool:
     """Something to say, or the weekly "all quiet" line."""
     return digest.has_news or digest.as_of.weekday() == dept.quiet_weekday
@@ -253,12 +294,16 @@ def subject_of(digest: Digest) -> str:
         parts.append(f"{len(digest.feedback.overdue)} phản ánh, kiến nghị quá hạn xử lý")
     if digest.feedback.new:
         parts.append(f"{len(digest.feedback.new)} phản ánh, kiến nghị mới")
+    if digest.csdl_unverified:
+        parts.append(f"{len(digest.csdl_unverified)} quyết định chưa thấy trên CSDL quốc gia")
     if digest.failing:
         parts.append(f"{len(digest.failing)} nguồn/kênh đang lỗi")
     if digest.failing_attachments:
         parts.append(f"{len(digest.failing_attachments)} tệp đính kèm không tải được")
     if not parts and digest.decisions:
         parts.append(f"{len(digest.decisions)} quyết định mới")
+    if not parts and digest.csdl_verified:
+        parts.append(f"{len(digest.csdl_verified)} quyết định đã công khai trên CSDL quốc gia")
     if not parts and digest.published:
         parts.append("đã đăng tải " + ", ".join(c.label for c in digest.published))
     if not parts:

@@ -17,7 +17,8 @@ def send_digest(window: RunWindow, resend: bool = False) -> dict[str, Any]:
 
     dept = load_department()
     with session_scope() as session:
-        digest = build_digest(session, window_start=window.start, window_end=window.end, as_of=window.as_of)
+        digest = build_digest(session, window_start=window.start, window_end=window.end, as_of=window.as_of,
+                              csdl_warn_after=dept.csdl_verify_working_days)
         mail = digest_mail(digest, dept)
         if not should_send(digest, dept):
             return {"sent": False, "reason": "nothing to say (the all-quiet digest goes out weekly)",

@@ -80,3 +80,14 @@ def reconcile_channels(window: RunWindow, names: list[str], repair: bool = True,
         except Exception as exc:  # noqa: BLE001 - reported per channel; the task fails after all are tried
             out[name] = {"error": f"{type(exc).__name__}: {exc}"}
     return out
+
+
+def verify_csdl(window: RunWindow) -> dict[str, Any]:
+    """Look for the approved announcements on the national decision list (tthc.sync.verify)."""
+    from tthc.sync.verify import live_client, verify_publications
+
+    dept = load_department()
+    client = live_client(get_endpoint("tthc_portal").base_url)
+    with session_scope() as session:
+        result = verify_publications(session, client, dept, window.as_of)
+    return asdict(result)

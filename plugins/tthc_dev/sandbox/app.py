@@ -75,6 +75,8 @@ from tthc_dev.sandbox.portal import (
 )
 from tthc_dev.sandbox.procedure_pages import CITIZEN_PATH, FULL_PATH, ProcedurePages
 from tthc_dev.sandbox.province_portal import PORTAL_API_PATH, PORTAL_PUBLIC_PREFIX, ProvincePortalRoutes
+from tthc_dev.sandbox.provinces import DEFAULT_OWN_LAG_DAYS, own_decisions
+from tthc_dev.sandbox.provinces import generate as generate_provinces
 from tthc_dev.sandbox.state import Shared
 from tthc_dev.sandbox.web import (
     TEXT_TYPE,
@@ -168,6 +170,8 @@ class Sandbox:
         robots_txt: str = DEFAULT_ROBOTS_TXT,
         synthetic: int = 0,
         synthetic_seed: int = SYNTHETIC_SEED,
+        provinces: bool = False,
+        own_listing_lag_days: int | None = DEFAULT_OWN_LAG_DAYS,
     ) -> None:
         self.data_dir = Path(data_dir)
         self.state_dir = Path(state_dir)
@@ -176,14 +180,18 @@ class Sandbox:
         self.csdl_token = csdl_token
         self.portal_token = portal_token
         self.robots_txt = robots_txt
-        self.catalogue = Catalogue(self.data_dir, synthetic=synthetic, seed=synthetic_seed)
+        self.catalogue = Catalogue(self.data_dir, synthetic=synthetic, seed=synthetic_seed,
+                                   provinces=generate_provinces if provinces else None)
+        # days from signing until the national list shows a decision pushed to the CSDL (None: never)
+        self.own_listing_lag_days = own_listing_lag_days
         self._lock = threading.RLock()
         self._stats: dict[str, int] = {}
         self._status_stats: dict[str, int] = {}
         self._faults = FaultRegistry(self._lock)
         self.state_dir.mkdir(parents=True, exist_ok=True)
         shared = Shared(self.state_dir, self._lock, lambda: self.url)
-        self.national_portal = NationalPortal(self.catalogue)
+        self.national_portal = NationalPortal(
+            self.catalogue, lambda: own_decisions(self.csdl.records(), self.own_listing_lag_days))
         self.ministry_site = MinistrySite(self.catalogue)
         self.procedure_pages = ProcedurePages(self.catalogue)
         self.cms = Cms(shared, accounts_from(DEFAULT_CMS_ACCOUNTS if cms_accounts is None else cms_accounts),

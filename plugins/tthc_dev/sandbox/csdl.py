@@ -47,6 +47,11 @@ class Csdl:
             self._csdl = _empty_csdl()
             self._save_csdl()
 
+    def records(self) -> list[dict[str, Any]]:
+        """A copy of the records held (what the national list shows once listed: sandbox.provinces)."""
+        with self._lock:
+            return [dict(r) for r in self._csdl["records"]]
+
     def _save_csdl(self) -> None:
         self._shared.save(CSDL_STATE_FILE, self._csdl)
 

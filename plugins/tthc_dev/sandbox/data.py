@@ -15,7 +15,7 @@ import hashlib
 import random
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -143,7 +143,8 @@ def _opt_str(value: Any) -> str | None:
 class Catalogue:
     """Decisions, procedures and fields loaded from ``data_dir`` (plus ``synthetic`` generated decisions)."""
 
-    def __init__(self, data_dir: Path, synthetic: int = 0, seed: int = SYNTHETIC_SEED) -> None:
+    def __init__(self, data_dir: Path, synthetic: int = 0, seed: int = SYNTHETIC_SEED,
+                 provinces: Callable[[list[Decision], dict[str, str]], list[Decision]] | None = None) -> None:
         self.data_dir = Path(data_dir)
         self.fields: dict[str, dict[str, str]] = {}
         fields_file = self.data_dir / "fields.yaml"
@@ -170,6 +171,12 @@ class Catalogue:
         # Like the real data, some decision numbers carry a stray trailing dot: every third one.
         # Fixed at load, so that decisions inserted later do not change the numbers already served.
         self.stray_dot = {d.portal_id for n, d in enumerate(decisions, start=1) if n % 3 == 0}
+        if provinces is not None:  # the other provinces' rows (tthc_dev.sandbox.provinces.generate)
+            names = {k: f["name"] for k, f in self.fields.items()}
+            decisions = sorted([*decisions, *provinces([d for d in decisions if self.is_ministry(d)], names)],
+                               key=_decision_order, reverse=True)
+            self._install(decisions)
+            self._initial = list(decisions)
 
     def _install(self, decisions: list[Decision]) -> None:
         # Whole new objects, so that a request being served reads one consistent version.
@@ -349,10 +356,12 @@ class Catalogue:
         ids above all others, one new provincial-level procedure each; ``agency`` (default the ministry)
         names another issuing agency (its own portal id); ``signed`` the signing date (default two days
         before the publication). Returns their portal ids; the caller holds the sandbox lock."""
-        newest = published or max((d.published for d in self.decisions if d.published), default=dt.date.today())
+        newest = published or max((d.published for d in self.decisions if d.published and self.is_ministry(d)),
+                                   default=dt.date.today())
         next_id = self.max_portal_id() + 1
         taken = {so_hieu_key(d.so_hieu) for d in self.decisions}
-        numbers = [int(m.group(0)) for d in self.decisions if (m := re.match(r"\d+", d.so_hieu))]
+        numbers = [int(m.group(0)) for d in self.decisions
+                   if self.is_ministry(d) and (m := re.match(r"\d+", d.so_hieu))]
         number = max(numbers, default=0)
         field_key = next((d.fields[0] for d in self.decisions if self.is_ministry(d) and d.fields), None)
         if field_key is None and self.fields:

@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import parse_qs
 
-from tthc_dev.sandbox.data import Catalogue, ascii_fold, casefold_key, fmt_date
+from tthc_dev.sandbox.data import Catalogue, Decision, _decision_order, ascii_fold, casefold_key, fmt_date
 from tthc_dev.sandbox.web import (
     TEXT_TYPE,
     BadRequest,
@@ -126,8 +126,10 @@ def is_first_list_page(params: Mapping[str, Any] | None) -> bool:
 class NationalPortal:
     """The national portal's routes over the shared :class:`~tthc_dev.sandbox.data.Catalogue`."""
 
-    def __init__(self, catalogue: Catalogue) -> None:
+    def __init__(self, catalogue: Catalogue, own: Callable[[], list[Decision]] | None = None) -> None:
         self.catalogue = catalogue
+        # the department's province's own decisions, listed once pushed to the CSDL (sandbox.provinces)
+        self.own = own or (lambda: [])
         self._services: dict[str, Callable[[Mapping[str, Any]], Any]] = {
             SEARCH_SERVICE: self._svc_search,
             "get_procedures_by_dp_id_service_v2": lambda p: self._svc_group(p, "new"),
@@ -174,7 +176,9 @@ class NationalPortal:
             except ValueError as exc:
                 raise BadRequest(f"publishing_date must be dd-mm-yyyy, got {date_text!r}") from exc
         rows = []
-        for d in cat.decisions:
+        own = self.own()
+        listed = sorted([*cat.decisions, *own], key=_decision_order, reverse=True) if own else cat.decisions
+        for d in listed:
             if agency_id != "-1" and d.agency_portal_id != agency_id:
                 continue
             if field_id != "-1" and field_id not in {pid for pid, _ in cat.decision_field_names(d)}:
@@ -193,8 +197,13 @@ class NationalPortal:
             })
         return _page_rows(rows, params)
 
+    def _decision(self, dp_id: str) -> Decision | None:
+        dp_id = dp_id.strip()
+        found = self.catalogue.by_id.get(dp_id)
+        return found if found is not None else next((d for d in self.own() if d.portal_id == dp_id), None)
+
     def _svc_group(self, params: Mapping[str, Any], group: str) -> list[dict[str, str]]:
-        decision = self.catalogue.by_id.get(str(params.get("dp_id", "")).strip())
+        decision = self._decision(str(params.get("dp_id", "")))
         if decision is None:
             return []
         rows = [
@@ -209,8 +218,7 @@ class NationalPortal:
         return _page_rows(rows, params)
 
     def _svc_fields(self, params: Mapping[str, Any]) -> list[dict[str, str]]:
-        dp_id = str(params.get("dp_id", params.get("id", ""))).strip()
-        decision = self.catalogue.by_id.get(dp_id)
+        decision = self._decision(str(params.get("dp_id", params.get("id", ""))))
         if decision is None:
             return []
         return [{"ID": pid, "NAME": decision.text(name)} for pid, name in self.catalogue.decision_field_names(decision)]
@@ -238,7 +246,7 @@ class NationalPortal:
 
     def detail(self, request: Request) -> Response:
         """The decision detail page (``?ma_quyet_dinh=<portal id>``)."""
-        decision = self.catalogue.by_id.get(request.query.get("ma_quyet_dinh", "").strip())
+        decision = self._decision(request.query.get("ma_quyet_dinh", ""))
         if decision is None:
             return html_response(html_page("Không tìm thấy", "<p>Không tìm thấy quyết định công bố.</p>"), 404)
         d, e = decision, html.escape

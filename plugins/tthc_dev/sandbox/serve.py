@@ -25,6 +25,8 @@ def serve(
     state_dir: Path = DEFAULT_STATE_DIR,
     outbox: Path | None = None,
     synthetic: int = 0,
+    provinces: bool = True,
+    own_listing_lag_days: int | None = 3,
 ) -> None:
     """Start both servers, print their addresses and block until SIGTERM/SIGINT.
 
@@ -38,7 +40,8 @@ def serve(
 
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
-    sandbox = Sandbox(data_dir=data_dir, state_dir=state_dir, host=host, port=port, synthetic=synthetic)
+    sandbox = Sandbox(data_dir=data_dir, state_dir=state_dir, host=host, port=port, synthetic=synthetic,
+                      provinces=provinces, own_listing_lag_days=own_listing_lag_days)
     sink = SmtpSink(outbox=outbox, host=host, port=smtp_port)
     try:
         sandbox.start()
@@ -66,8 +69,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data-dir", type=Path, default=None)
     parser.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR)
     parser.add_argument("--outbox", type=Path, default=None)
+    parser.add_argument("--no-provinces", action="store_true",
+                        help="list no other province's decisions on the national decision list")
+    parser.add_argument("--own-listing-lag-days", type=int, default=3,
+                        help="days from signing until the national list shows a decision pushed to the CSDL "
+                             "(negative: never)")
     args = parser.parse_args(argv)
-    serve(args.host, args.port, args.smtp_port, args.data_dir, args.state_dir, args.outbox)
+    lag = args.own_listing_lag_days if args.own_listing_lag_days >= 0 else None
+    serve(args.host, args.port, args.smtp_port, args.data_dir, args.state_dir, args.outbox,
+          provinces=not args.no_provinces, own_listing_lag_days=lag)
 
 
 if __name__ == "__main__":

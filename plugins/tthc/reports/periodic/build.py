@@ -22,6 +22,7 @@ Periods: :mod:`.periods`; the report's shape: :mod:`.model`; its chart and .xlsx
 from __future__ import annotations
 
 import unicodedata
+from datetime import date
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
@@ -32,7 +33,17 @@ from tthc.catalogue.keys import ann_key
 from tthc.core.config import Department
 from tthc.core.render import environment, render, vn_number
 from tthc.core.text import match_key
-from tthc.db.models import Announcement, Field, Flag, Posting, Procedure
+from tthc.db.models import (
+    Announcement,
+    CsdlVerification,
+    Decision,
+    Field,
+    Flag,
+    FlagSource,
+    PortalListing,
+    Posting,
+    Procedure,
+)
 from tthc.reports.mail import XLSX_TYPE, MailPart, OutgoingMail
 from tthc.reports.periodic.model import (
     NO_FEEDBACK,
@@ -46,6 +57,8 @@ from tthc.reports.periodic.model import (
     Totals,
 )
 from tthc.reports.periodic.periods import Period, previous
+from tthc.reports.periodic.provinces import MinistryDecision, ProvinceComparison, compare_provinces
+from tthc.reports.periodic.provinces import Row as ListRow
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -108,11 +121,14 @@ class _FieldNames:
 def _published(session: Session, anns: list[Announcement]) -> dict[str, set[str]]:
     keys = {ann_key(a) for a in anns}
     keys |= {f"procedure:{f.procedure_key}" for a in anns for f in a.flags}
-    out: dict[str, set[str]] = {"csdl": set(), "cms": set(), "province_portal": set()}
+    out: dict[str, set[str]] = {"csdl": set(), "cms": set(), "province_portal": set(), "csdl_verified": set()}
     if not keys:
         return out
+    verified = {v.announcement_id for v in session.scalars(select(CsdlVerification).where(
+        CsdlVerification.status == "verified", CsdlVerification.announcement_id.in_([a.id for a in anns])))}
+    out["csdl_verified"] = {ann_key(a) for a in anns if a.id in verified}
     stmt = select(Posting.channel, Posting.object_key, Posting.status).where(
-        Posting.channel.in_(tuple(out)), Posting.object_key.in_(sorted(keys)))
+        Posting.channel.in_(("csdl", "cms", "province_portal")), Posting.object_key.in_(sorted(keys)))
     for channel, key, status in session.execute(stmt):
         if channel == "csdl" and status != "posted":
             continue
@@ -121,7 +137,7 @@ def _published(session: Session, anns: list[Announcement]) -> dict[str, set[str]
 
 
 KINDS = ("new", "amended", "abolished")
-COUNTS = (*KINDS, "on_time", "late", "csdl", "cms", "portal")  # Row's and Totals' counters
+COUNTS = (*KINDS, "on_time", "late", "csdl", "csdl_sent", "cms", "portal")  # Row's and Totals' counters
 
 
 def _tally(session: Session, dept: Department, period: Period
@@ -138,7 +154,8 @@ def _tally(session: Session, dept: Department, period: Period
         for flag in ann.flags:
             kind, key, on_time = _kind(flag), f"procedure:{flag.procedure_key}", ann.signed_date <= flag.deadline
             counters = {k: kind == k for k in KINDS} | {
-                "on_time": on_time, "late": not on_time, "csdl": ann_key(ann) in published["csdl"],
+                "on_time": on_time, "late": not on_time, "csdl": ann_key(ann) in published["csdl_verified"],
+                "csdl_sent": ann_key(ann) in published["csdl"],
                 "cms": key in published["cms"], "portal": key in published["province_portal"]}
             units += [{"announcement": number, "field": field_of(flag), "level": level, **counters}
                       for level in _levels(flag)]
@@ -184,7 +201,35 @@ def build_periodic(session: Session, dept: Department, period: Period, *,
         period=period, department=dept.name, province=dept.province, announcements=lines, rows=rows,
         totals=totals, previous_period=before, previous=previous_totals,
         feedback=feedback_source(session, period) if feedback_source is not None else None,
+        provinces=province_comparison(session, dept, period),
     )
+
+
+def province_comparison(session: Session, dept: Department, period: Period) -> ProvinceComparison:
+    """How the province compares over the ministry decisions of the department's fields published in
+    ``period`` (provinces.py): every provincial row of the national list stored from the period's start;
+    our own date, the day the list showed our announcement of each (verified)."""
+    watched = {match_key(m) for m in dept.ministries}
+    fields = set(dept.fields)
+    ministry = [d for d in session.scalars(select(Decision).where(
+        Decision.published_date >= period.start, Decision.published_date <= period.end).order_by(Decision.id))
+        if match_key(d.agency_name) in watched and fields & set((d.field_keys or "").split(","))]
+    rows = [ListRow(r.so_hieu, r.trich_yeu, r.agency_name, r.published_date) for r in session.scalars(
+        select(PortalListing).where(PortalListing.published_date >= period.start).order_by(PortalListing.id))]
+    ours: dict[str, date] = {}
+    ids = {d.id: d.so_hieu for d in ministry}
+    if ids:
+        stmt = (select(Flag.decision_id, FlagSource.decision_id, CsdlVerification.listed_on)
+                .join(CsdlVerification, CsdlVerification.announcement_id == Flag.announcement_id)
+                .outerjoin(FlagSource, FlagSource.flag_id == Flag.id)
+                .where(CsdlVerification.status == "verified"))
+        for flag_decision, source_decision, listed_on in session.execute(stmt):
+            for decision_id in {flag_decision, source_decision}:
+                if decision_id in ids and listed_on is not None:
+                    so_hieu = ids[decision_id]
+                    ours[so_hieu] = min(ours.get(so_hieu, listed_on), listed_on)
+    refs = [MinistryDecision(d.so_hieu, d.published_date, d.trich_yeu) for d in ministry]
+    return compare_provinces(refs, rows, dept.province_agency, ours)
 
 
 # -- the mail ---------------------------------------------------------------------------------------------
@@ -192,6 +237,10 @@ def build_periodic(session: Session, dept: Department, period: Period, *,
 
 def chart_filename(period: Period) -> str:
     return f"bieu-do-{period.key}.png"
+
+
+def provinces_chart_filename(period: Period) -> str:
+    return f"so-sanh-cac-tinh-{period.key}.png"
 
 
 def xlsx_filename(period: Period) -> str:
@@ -207,7 +256,7 @@ def report_subject(report: PeriodicReport) -> str:
 
 def report_mail(report: PeriodicReport, dept: Department) -> OutgoingMail:
     """The report as a mail: HTML with the chart inline, a plain-text alternative, the chart and the .xlsx."""
-    from tthc.reports.periodic.chart import render_chart
+    from tthc.reports.periodic.chart import render_chart, render_provinces_chart
     from tthc.reports.periodic.xlsx import render_xlsx
 
     env = environment()
@@ -225,6 +274,8 @@ def report_mail(report: PeriodicReport, dept: Department) -> OutgoingMail:
         parts=(
             MailPart(chart_filename(report.period), "image/png", render_chart(report), cid="chart"),
             MailPart(xlsx_filename(report.period), XLSX_TYPE, render_xlsx(report)),
+            *((MailPart(provinces_chart_filename(report.period), "image/png", render_provinces_chart(report),
+                        cid="provinces"),) if report.provinces is not None and report.provinces.decisions else ()),
         ),
     )
 

@@ -116,3 +116,46 @@ def render_chart(report: PeriodicReport) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None})
     return buf.getvalue()
+
+
+OURS_COLOUR, MEDIAN_COLOUR, FASTEST_COLOUR = "#1565C0", "#90A4AE", "#2E7D32"
+
+
+def render_provinces_chart(report: PeriodicReport) -> bytes:
+    """How the province compares (provinces.py): per ministry decision and overall, our lag in days beside
+    the other provinces' median and the fastest, with the count of the 34 that have announced."""
+    c = report.provinces
+    decisions = c.decisions if c is not None else []
+    labels = [f"{d.so_hieu}\n(Bộ công bố {d.published:%d/%m/%Y})\n{d.announced}/34 tỉnh đã công bố"
+              for d in decisions] + [f"Chung cả kỳ\n{c.announced if c else 0}/34 tỉnh đã công bố"]
+    ours = [d.ours for d in decisions] + [c.our_median if c else None]
+    medians = [d.median for d in decisions] + [c.median if c else None]
+    fastest = [d.fastest[1] if d.fastest else None for d in decisions] + [c.fastest[1] if c and c.fastest else None]
+    height_in = max(3.5, 1.6 + 0.85 * len(labels))
+    fig = Figure(figsize=(10, height_in), dpi=DPI, layout="constrained")
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
+    ys = list(range(len(labels)))[::-1]
+    own = c.own_agency if c else "Tỉnh"
+    for offset, values, colour, label in ((-0.27, ours, OURS_COLOUR, own),
+                                          (0, medians, MEDIAN_COLOUR, "Trung vị các tỉnh"),
+                                          (0.27, fastest, FASTEST_COLOUR, "Tỉnh nhanh nhất")):
+        bars = ax.barh([y - offset for y in ys], [v if v is not None else 0 for v in values], 0.26, color=colour,
+                       label=label)
+        ax.bar_label(bars, labels=[("chưa công bố" if colour == OURS_COLOUR else "—") if v is None
+                                   else vn_number(int(v) if v == int(v) else v, 1) for v in values],
+                     padding=3, fontsize=8, fontfamily=FONT)
+    top = max([1, *[v for v in (*ours, *medians, *fastest) if v is not None]])
+    ax.set_xlim(0, top * 1.3 + 2)
+    ax.set_yticks(ys, labels, fontfamily=FONT, fontsize=8)
+    ax.set_xlabel("Số ngày từ khi Bộ công bố đến khi tỉnh công bố", fontfamily=FONT, fontsize=9)
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: vn_number(int(v))))
+    ax.tick_params(axis="x", labelsize=8, labelfontfamily=FONT)
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.legend(prop={"family": FONT, "size": 8}, loc="upper center", bbox_to_anchor=(0.5, -0.09), ncols=3,
+              frameon=False)
+    ax.set_title(f"So sánh với các tỉnh, thành phố — {report.period.label} ({report.period.dates})",
+                 fontfamily=FONT, fontsize=11, fontweight="bold")
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None})
+    return buf.getvalue()

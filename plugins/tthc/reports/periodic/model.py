@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from tthc.catalogue.feedback import Breakdown
 from tthc.core.labels import LEVEL_NAMES
 from tthc.reports.periodic.periods import Period
+from tthc.reports.periodic.provinces import ProvinceComparison
 
 REPORT_LEVELS = ("cap_tinh", "cap_xa")
 UNKNOWN_FIELD = "Lĩnh vực chưa xác định"
@@ -64,7 +65,8 @@ class Row:
     abolished: int = 0
     on_time: int = 0
     late: int = 0
-    csdl: int = 0
+    csdl: int = 0  # verified on the national decision list (tthc.sync.verify)
+    csdl_sent: int = 0  # sent through our own csdl channel (a posted csdl posting)
     cms: int = 0
     portal: int = 0
 
@@ -86,6 +88,7 @@ class Totals:
     on_time: int = 0
     late: int = 0
     csdl: int = 0
+    csdl_sent: int = 0
     cms: int = 0
     portal: int = 0
 
@@ -124,7 +127,8 @@ INDICATORS = (
     ("abolished", "- Bãi bỏ"),
     ("on_time", "Số TTHC công bố đúng hạn"),
     ("late", "Số TTHC công bố trễ hạn"),
-    ("csdl", "Công khai trên CSDL quốc gia về TTHC"),
+    ("csdl", "Công khai trên CSDL quốc gia về TTHC (đã kiểm tra trên CSDL)"),
+    ("csdl_sent", "- Đã gửi CSDL quốc gia (kênh của Sở)"),
     ("cms", "Công khai trên Trang TTĐT của Sở"),
     ("portal", "Công khai trên Cổng DVC tỉnh"),
 )
@@ -152,6 +156,7 @@ class PeriodicReport:
     previous_period: Period
     previous: Totals
     feedback: Feedback | None = None
+    provinces: ProvinceComparison | None = None  # how the province compares (provinces.py)
 
     @property
     def diff(self) -> Totals:

@@ -34,7 +34,7 @@ from tthc.core.spreadsheet import set_text_cell
 from tthc.reports.periodic.model import NO_FEEDBACK, REPORT_TITLE, PeriodicReport
 
 SHEET_TITLE = "Bao cao KSTTHC"
-LAST_COL = 12  # L
+LAST_COL = 13  # M
 HEADER_TOP, HEADER_SUB = 8, 9
 FIRST_DATA_ROW = 10
 WIDTHS = {"A": 6, "B": 40, "C": 15, **{get_column_letter(c): 13 for c in range(4, LAST_COL + 1)}}
@@ -49,16 +49,19 @@ SINGLE_HEADERS = ((1, "STT"), (2, "Lĩnh vực"), (3, "Cấp thực hiện"), (8
 # (first column, last column, group label, sub labels)
 GROUP_HEADERS = (
     (4, 7, "Số TTHC được công bố", ("Tổng số", "Mới ban hành", "Sửa đổi, bổ sung, thay thế", "Bãi bỏ")),
-    (10, 12, "Số TTHC được công khai", ("CSDL quốc gia", "Trang TTĐT của Sở", "Cổng DVC tỉnh")),
+    (10, 13, "Số TTHC được công khai", ("CSDL quốc gia (đã kiểm tra)", "Đã gửi CSDL", "Trang TTĐT của Sở",
+                                        "Cổng DVC tỉnh")),
 )
-ROW_VALUES = ("total", "new", "amended", "abolished", "on_time", "late", "csdl", "cms", "portal")  # D..L
-TOTAL_VALUES = ("procedures", "new", "amended", "abolished", "on_time", "late", "csdl", "cms", "portal")
+ROW_VALUES = ("total", "new", "amended", "abolished", "on_time", "late", "csdl", "csdl_sent", "cms",
+              "portal")  # D..M
+TOTAL_VALUES = ("procedures", "new", "amended", "abolished", "on_time", "late", "csdl", "csdl_sent", "cms", "portal")
 NOTES = (
     "Số TTHC được tính theo cấp thực hiện: thủ tục thực hiện ở cả cấp tỉnh và cấp xã được tính ở mỗi cấp.",
     "Đúng hạn: quyết định công bố của Chủ tịch Ủy ban nhân dân được ký không muộn hơn hạn công bố; "
     "trễ hạn: ký sau hạn công bố.",
-    "Công khai: theo sổ theo dõi đăng tải của hệ thống (CSDL quốc gia về TTHC theo quyết định công bố; Trang "
-    "thông tin điện tử của Sở và Cổng dịch vụ công của tỉnh theo từng thủ tục, kể cả thông báo bãi bỏ).",
+    "Công khai: CSDL quốc gia về TTHC (đã kiểm tra): quyết định công bố đã có trong danh sách quyết định công bố "
+    "của CSDL quốc gia; Đã gửi CSDL: Sở đã gửi qua kênh kết nối của Sở; Trang thông tin điện tử của Sở và Cổng "
+    "dịch vụ công của tỉnh theo sổ theo dõi đăng tải, từng thủ tục, kể cả thông báo bãi bỏ.",
 )
 
 THIN = Side(style="thin", color="000000")

@@ -101,6 +101,7 @@ def _pg_template(pg_server_url: str) -> Iterator[str]:
     with admin.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     migrate(_pg_url_for(pg_server_url, name))  # Alembic's own engine, disposed: no session left on it
+    admin.dispose()  # the topology tests restart the server: reconnect at teardown, not on a dead socket
     yield name
     with admin.connect() as conn:
         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

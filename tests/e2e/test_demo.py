@@ -24,6 +24,7 @@ def _demo(var: Path) -> subprocess.CompletedProcess:
                           timeout=600)
 
 
+@pytest.mark.timeout(900)  # two demos, each with the feedback nights (three more `airflow dags test` runs)
 def test_demo_twice_same_end_state_nothing_sent_twice(tmp_path):
     var = tmp_path / "var"
     first = _demo(var)
@@ -36,7 +37,9 @@ def test_demo_twice_same_end_state_nothing_sent_twice(tmp_path):
                 and min(date.fromisoformat(d["published"]), date.fromisoformat(d["signed"])) < date(2026, 11, 26)]
     assert f"Decisions ingested: {len(expected)} " in out
     assert "Procedures flagged:" in out and "Hạn công bố" in out
-    assert "cms" in out and "Emails: 1 sent" in out
+    # the digest of the run date, and the next night's with the feedback part (plugins/tthc_dev/demo.py)
+    assert "cms" in out and "Emails: 2 sent" in out
+    assert "Citizens' feedback (phản ánh, kiến nghị): 6 — published 4, received 2" in out
     # the draft decision was written and (demo only) approved by tthc_approve's auto_approve param
     assert "Provincial announcement drafts: 1" in out and "Đã phê duyệt" in out and "0/QĐ-DEMO" in out
     drafts = sorted(p.name for p in (var / "drafts").glob("*.docx"))  # the draft and its Phần II
@@ -46,13 +49,17 @@ def test_demo_twice_same_end_state_nothing_sent_twice(tmp_path):
     csdl = out[out.index("Publication on the national CSDL"):]
     assert "0/QĐ-DEMO" in csdl and "Đã công khai trên CSDL quốc gia" in csdl and "29/11/2026" in csdl
     emls = sorted((var / "outbox").glob("*.eml"))
-    assert len(emls) == 1 and str(emls[0]) in out
+    assert len(emls) == 2 and all(str(e) in out for e in emls)
     posts = json.loads((var / "sandbox" / "cms_posts.json").read_text(encoding="utf-8"))["posts"]
+    comments = json.loads((var / "sandbox" / "cms_comments.json").read_text(encoding="utf-8"))["comments"]
+    replies = [c for c in comments if c["author_name"] == "bientap"]
+    assert len(comments) == 7 and len(replies) == 4  # 3 visitors' comments; 4 answers, each published once
 
     second = _demo(var)
     assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
     assert sorted((var / "outbox").glob("*.eml")) == emls
     assert json.loads((var / "sandbox" / "cms_posts.json").read_text(encoding="utf-8"))["posts"] == posts
+    assert json.loads((var / "sandbox" / "cms_comments.json").read_text(encoding="utf-8"))["comments"] == comments
 
     def tail(text: str) -> str:
         return text[text.index("Decisions ingested"):]

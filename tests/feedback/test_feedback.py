@@ -207,3 +207,16 @@ def test_purge_erases_contacts_after_retention(seeded, website, rules, calendar)
     done = purge_contacts(seeded, as_of=AS_OF + timedelta(days=rules.retention_days), rules=rules)
     assert len(done) == 2
     assert all(i.sender_contact is None and i.sender_name is None for i in seeded.scalars(select(FeedbackItem)))
+
+
+def test_a_deleted_visitors_comment_is_reported_not_retried_forever(seeded, website, rules, calendar):
+    site, _, page, first = website
+    receive_website(seeded, site.client(), WINDOW, rules=rules, calendar=calendar)
+    _answer_all(seeded)
+    with site.sandbox._lock:
+        site.sandbox.cms_comments._state["comments"] = [c for c in site.sandbox.cms_comments._state["comments"]
+                                                        if str(c["id"]) != first]
+    with pytest.raises(ChannelError, match="no longer on the site"):
+        publish_answers(seeded, site.client(), run_date=AS_OF)
+    assert len(_replies(site, page)) == 1  # the other item's answer was published
+    assert seeded.scalar(select(func.count()).select_from(PostingClaim)) == 0

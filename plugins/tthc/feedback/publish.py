@@ -126,7 +126,13 @@ def publish_answers(session: Session, client: CommentsClient, *, run_date: date,
             content = reply_content(item)
             held.renew()
             if item.channel == "website":
-                client.moderate(item.source_id, content=public_question(item), author_name=PUBLIC_SENDER)
+                try:
+                    client.moderate(item.source_id, content=public_question(item), author_name=PUBLIC_SENDER)
+                except ChannelError as exc:
+                    if "HTTP 404" not in str(exc):
+                        raise
+                    raise RejectedError(f"the visitor's comment {item.source_id} is no longer on the site (deleted "
+                                        "in WordPress): answer the sender directly; nothing was published") from exc
             reply, adopted = _reply_once(client, item, page, parent, content, held.renew)
             if on_written is not None:
                 on_written(item, reply)

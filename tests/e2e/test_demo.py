@@ -13,7 +13,7 @@ import pytest
 import yaml
 from tthc_dev.sandbox import DATA_DIR
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1200)]  # two whole demos (subprocesses)
+pytestmark = pytest.mark.e2e
 DATA = DATA_DIR
 
 
@@ -24,7 +24,7 @@ def _demo(var: Path) -> subprocess.CompletedProcess:
                           timeout=600)
 
 
-@pytest.mark.timeout(900)  # two demos, each with the feedback nights (three more `airflow dags test` runs)
+@pytest.mark.timeout(1200)  # two demos, each with the feedback nights (three more `airflow dags test` runs)
 def test_demo_twice_same_end_state_nothing_sent_twice(tmp_path):
     var = tmp_path / "var"
     first = _demo(var)

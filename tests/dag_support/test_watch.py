@@ -216,3 +216,26 @@ def test_the_connection_from_airflow_metadata(watched, sandbox, monkeypatch):
     event = next_event(trigger(), 2.0)
     assert asked == ["tthc_portal"]
     assert event is not None and event.payload["decisions"][0]["id"] == new_id
+
+
+def test_a_later_publication_with_a_lower_id_the_same_day(watched, sandbox):
+    """The portal orders a day's rows by number, not id (the captured page: 2193/QĐ-UBND. id 115187 above
+    2991/QĐ-UBND id 115178): a decision published after the watcher's run may carry a lower id. The watch
+    run left the watermark before the day, so the watcher and the next run still see it."""
+    from dataclasses import replace
+
+    from tthc.core.window import watch_window
+    from tthc.ingest import tasks
+
+    [a_id] = sandbox.publish_decisions(1, published=DAY)
+    first = tasks.ingest_national_portal(watch_window(datetime(2026, 12, 1, 10, tzinfo=VN_TZ)))
+    assert first["decisions_new"] == 1
+    a = sandbox.catalogue.by_id[a_id]
+    lower = next(str(n) for n in range(int(a_id) - 1, 0, -1) if str(n) not in sandbox.catalogue.by_id)
+    b = replace(a, portal_id=lower, so_hieu="3300/QĐ-BKHCN", attachment=a.attachment + "b")
+    with sandbox._lock:
+        sandbox.catalogue.insert([b])
+    event = next_event(trigger(), 2.0)
+    assert event is not None and [d["id"] for d in event.payload["decisions"]] == [lower]
+    later = tasks.ingest_national_portal(watch_window(datetime(2026, 12, 1, 15, tzinfo=VN_TZ)))
+    assert later["decisions_new"] == 1 and later["so_hieu"] == ["3300/QĐ-BKHCN"]

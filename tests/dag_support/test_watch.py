@@ -27,7 +27,8 @@ def watched(seeded, sandbox, monkeypatch):
     from tthc.ingest.store import set_watermark
 
     monkeypatch.setenv("AIRFLOW_CONN_TTHC_PORTAL", sandbox.url)
-    rows = HttpPortalClient(sandbox.url).list_decisions(1)
+    client = HttpPortalClient(sandbox.url)
+    rows = [r for page in range(1, 11) for r in client.list_decisions(page)]  # past other agencies' rows
     newest = max((r for r in rows if r.agency_name == "Bộ Khoa học và Công nghệ"), key=lambda r: r.position)
     set_watermark(seeded, "national_portal", f"{newest.published.isoformat()}|{newest.id}", DAY)
     seeded.commit()

@@ -76,8 +76,15 @@ def _settle_watermark(topo: prodlocal.Topology) -> str:
     from tthc.ingest.sources.national_portal.client import HttpPortalClient
     from tthc.ingest.store import set_watermark
 
-    rows = HttpPortalClient(topo.sandbox_url).list_decisions(1)
-    newest = max((r for r in rows if r.agency_name == WATCHED_AGENCY), key=lambda r: r.position)
+    client = HttpPortalClient(topo.sandbox_url)
+    newest = None
+    for page in range(1, 41):  # other agencies' rows (the provinces') may fill the first pages
+        rows = client.list_decisions(page)
+        newest = max((r for r in rows if r.agency_name == WATCHED_AGENCY), key=lambda r: r.position, default=None)
+        if newest is not None or not rows:
+            break
+    if newest is None:
+        raise RuntimeError(f"no decision of {WATCHED_AGENCY} on the sandbox's list")
     value = f"{newest.published.isoformat()}|{newest.id}"
     engine = create_engine(topo.catalogue_url)
     from tthc.core.window import VN_TZ

@@ -27,7 +27,8 @@ def watched(seeded, sandbox, monkeypatch):
     from tthc.ingest.store import set_watermark
 
     monkeypatch.setenv("AIRFLOW_CONN_TTHC_PORTAL", sandbox.url)
-    rows = HttpPortalClient(sandbox.url).list_decisions(1)
+    client = HttpPortalClient(sandbox.url)
+    rows = [r for page in range(1, 11) for r in client.list_decisions(page)]  # past other agencies' rows
     newest = max((r for r in rows if r.agency_name == "Bộ Khoa học và Công nghệ"), key=lambda r: r.position)
     set_watermark(seeded, "national_portal", f"{newest.published.isoformat()}|{newest.id}", DAY)
     seeded.commit()
@@ -81,9 +82,9 @@ def test_nothing_new_no_event_one_request_per_poll(watched, sandbox):
     stats = sandbox.stats()
     polls = stats.get(LIST_KEY, 0)
     assert polls >= 3  # it did poll, every POLL seconds
-    # one request per poll; robots.txt once per trigger start; nothing else
-    assert sum(stats.values()) == polls + stats.get("GET /robots.txt", 0)
-    assert stats.get("GET /robots.txt", 0) <= 1
+    # one request per poll; robots.txt and the agency list once per trigger start; nothing else
+    once = {"GET /robots.txt": 1, "POST /jsp/rest.jsp:get_list_agency_service_v2": 1}
+    assert {k: v for k, v in stats.items() if k != LIST_KEY} == once
 
 
 def test_a_ministry_publication_fires_one_event(watched, sandbox):
@@ -216,3 +217,70 @@ def test_the_connection_from_airflow_metadata(watched, sandbox, monkeypatch):
     event = next_event(trigger(), 2.0)
     assert asked == ["tthc_portal"]
     assert event is not None and event.payload["decisions"][0]["id"] == new_id
+
+
+def test_a_later_publication_with_a_lower_id_the_same_day(watched, sandbox):
+    """The portal orders a day's rows by number, not id (the captured page: 2193/QĐ-UBND. id 115187 above
+    2991/QĐ-UBND id 115178): a decision published after the watcher's run may carry a lower id. The watch
+    run left the watermark before the day, so the watcher and the next run still see it."""
+    from dataclasses import replace
+
+    from tthc.core.window import watch_window
+    from tthc.ingest import tasks
+
+    [a_id] = sandbox.publish_decisions(1, published=DAY)
+    first = tasks.ingest_national_portal(watch_window(datetime(2026, 12, 1, 10, tzinfo=VN_TZ)))
+    assert first["decisions_new"] == 1
+    a = sandbox.catalogue.by_id[a_id]
+    lower = next(str(n) for n in range(int(a_id) - 1, 0, -1) if str(n) not in sandbox.catalogue.by_id)
+    b = replace(a, portal_id=lower, so_hieu="3300/QĐ-BKHCN", attachment=a.attachment + "b")
+    with sandbox._lock:
+        sandbox.catalogue.insert([b])
+    event = next_event(trigger(), 2.0)
+    assert event is not None and [d["id"] for d in event.payload["decisions"]] == [lower]
+    later = tasks.ingest_national_portal(watch_window(datetime(2026, 12, 1, 15, tzinfo=VN_TZ)))
+    assert later["decisions_new"] == 1 and later["so_hieu"] == ["3300/QĐ-BKHCN"]
+
+
+def test_polls_the_watched_ministry_only_or_the_whole_page(dept):
+    """One request per watched ministry, filtered on its agency id; a name the agency list lacks: the
+    unfiltered first page."""
+    from dataclasses import replace
+
+    from tthc.ingest.watch import FILTERED_PAGE_SIZE, Watcher
+
+    class Client:
+        def __init__(self):
+            self.calls = []
+
+        def agencies(self):
+            self.calls.append("agencies")
+            return [("734", "Bộ Khoa học  và  Công nghệ"), ("1301", "Bộ Tài chính")]
+
+        def list_decisions(self, page, page_size=None, agency_id="-1"):
+            self.calls.append((page, page_size, agency_id))
+            return []
+
+    client = Client()
+    watcher = Watcher(client=client)
+    assert watcher._rows(client, dept) == [] and watcher._rows(client, dept) == []
+    assert client.calls == ["agencies", (1, FILTERED_PAGE_SIZE, "734"), (1, FILTERED_PAGE_SIZE, "734")]
+    other = replace(dept, ministries=["Bộ Khoa học và Công nghệ", "Bộ Không Có"])
+    client2 = Client()
+    Watcher(client=client2, page_size=50)._rows(client2, other)
+    assert client2.calls == ["agencies", (1, 50, "-1")]
+
+
+def test_the_agency_filter_uses_the_ids_of_the_real_lists(reference):
+    """The captured agency list and decision list give a ministry the same id (what the filter relies on)."""
+    from tthc.ingest.sources.national_portal.helpers import parse_agencies, parse_decision_list
+
+    base = reference / "national-portal" / "decisions"
+    agencies = {name: aid for aid, name in
+                parse_agencies(json.loads((base / "get_list_agency_service_v2.json").read_text(encoding="utf-8")))}
+    rows = parse_decision_list(json.loads(
+        (base / "decision_publishment_advanced_search_service_v2.json").read_text(encoding="utf-8")))
+    ministry_rows = [r for r in rows if r.agency_name.startswith("Bộ ")]
+    assert ministry_rows
+    for row in ministry_rows:
+        assert agencies[row.agency_name] == row.agency_id, row.so_hieu

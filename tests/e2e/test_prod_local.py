@@ -39,7 +39,9 @@ def topo(tmp_path_factory, pg_server_url):
     if not redis_up and not shutil.which("redis-server"):
         pytest.skip("needs Redis (the Celery broker): install redis-server or run one on 127.0.0.1:6379")
     root = tmp_path_factory.mktemp("prod-local")
-    t = prodlocal.up(root, paused=True, pg_server_url=pg_server_url)
+    # the portal watcher off: this test drives one REST-triggered run (the watcher has its own test,
+    # tests/e2e/test_watch_prod.py; it would start a second run for the decisions after the pinned window)
+    t = prodlocal.up(root, paused=True, pg_server_url=pg_server_url, extra_env={"TTHC_WATCH_POLL_SECONDS": "0"})
     _, pids = prodlocal.load(root)
     try:
         yield t

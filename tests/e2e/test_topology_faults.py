@@ -49,6 +49,8 @@ EXTRA_ENV = {
     "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "20",
     "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": "5",
     "TTHC_RETRY_DELAY_SECONDS": "5",
+    # the portal watcher off: the chain here is the REST-triggered one (the watcher: test_watch_prod.py)
+    "TTHC_WATCH_POLL_SECONDS": "0",
 }
 
 

@@ -28,6 +28,7 @@ from tthc.ingest.sources.html_listing.helpers import parse_detail, parse_listing
 from tthc.ingest.sources.national_portal.helpers import (
     ITEM_KEYS,
     LIST_KEYS,
+    parse_agencies,
     parse_decision_list,
     parse_detail_page,
     parse_fields,
@@ -75,6 +76,7 @@ def _rows(keys: tuple[str, ...], optional: tuple[str, ...]) -> st.SearchStrategy
 DECISION_LIST = _rows(LIST_KEYS, ("AGENCY_ID", "AMOUNT", "ROW_STT"))
 ITEMS = _rows(ITEM_KEYS, ("AMOUNT", "ROW_STT", "PUBLISHED_AGENCY"))
 FIELDS = _rows(("ID", "NAME"), ())
+AGENCIES = _rows(("ID", "NAME"), ("AGENCY_NAME", "CODE"))
 
 # ------------------------------------------------------------------ strategies: HTML
 
@@ -232,6 +234,14 @@ def run_fields(payload: object) -> None:
     assert all(_is_text(i) and _is_text(n) for i, n in fields)
 
 
+def run_agencies(payload: object) -> None:
+    try:
+        agencies = parse_agencies(payload)
+    except ALLOWED:
+        return
+    assert all(_is_text(i) and i.isdigit() and _is_text(n) for i, n in agencies)
+
+
 def run_portal_page(page: str | bytes) -> None:
     try:
         parsed = parse_detail_page(page, DETAIL_URL)
@@ -310,6 +320,11 @@ def test_portal_items(payload) -> None:
 @given(FIELDS)
 def test_portal_fields(payload) -> None:
     run_fields(payload)
+
+
+@given(AGENCIES)
+def test_portal_agencies(payload) -> None:
+    run_agencies(payload)
 
 
 @given(portal_page())

@@ -88,3 +88,16 @@ def test_detection_hours_in_any_zone():
     naive = SimpleNamespace(published_date=date(2026, 11, 25), ingested_at=datetime(2026, 11, 25, 9, 0))
     assert detection_hours(naive, TZ) == pytest.approx(9.0)
     assert detection_hours(SimpleNamespace(published_date=None, ingested_at=END)) is None
+
+
+def test_a_backlog_is_said_in_days():
+    from types import SimpleNamespace
+
+    from tthc.reports.digest import NewDecisionTime
+
+    def line(hours):
+        return NewDecisionTime(SimpleNamespace(), hours, 1, "draft_ready").delay_vn
+
+    assert line(9.54) == "phát hiện sau 9,5 giờ"
+    assert line(71.9) == "phát hiện sau 71,9 giờ"
+    assert line(3553.0) == "phát hiện sau 148 ngày"

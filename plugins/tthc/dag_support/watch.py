@@ -4,7 +4,8 @@
     PortalWatchTrigger ──(triggerer, every poll_seconds)──▶ Asset tthc://national-portal/decisions
         ──▶ tthc_ingest (also nightly at 01:00, the safety net) ──▶ tthc_compare ──▶ ...
 
-Each poll is one request (the first page of the decision list, see :mod:`tthc.ingest.watch`): at the
+Each poll is one request per watched ministry (one here: the first page of the decision list filtered
+on the ministry, see :mod:`tthc.ingest.watch`): at the
 default 30 minutes, at most 48 a day. An event is fired only when that page shows a decision of a
 watched agency newer than the stored watermark and not stored yet; its payload carries the poll's time,
 from which the ingest run takes its window (:func:`tthc.core.window.watch_window`).

@@ -2,8 +2,13 @@
 the pipeline has not stored yet, from an agency the department watches, newer than the watermark?
 
 Run by :class:`tthc.dag_support.watch.PortalWatchTrigger` in the triggerer, every ``poll_seconds``
-(in a thread: this module is synchronous). One poll is **one request**: the first page of
-``decision_publishment_advanced_search_service_v2`` (the call the ingest starts with). No conditional
+(in a thread: this module is synchronous). One poll is **one request per watched ministry** (one for
+this department): the first page of ``decision_publishment_advanced_search_service_v2`` filtered on the
+ministry (``agency_id``, the search form's agency filter: the provinces' decisions, most of the list,
+cannot push a new ministry decision off the page), ``FILTERED_PAGE_SIZE`` rows. The agencies' ids come
+from ``get_list_agency_service_v2``, asked once when the watcher starts (the captured answers give
+Bộ Khoa học và Công nghệ the same id, 734, in both lists); a watched name that list does not know makes
+the poll read the unfiltered first page (``page_size`` rows) instead. No conditional
 request: the list is a ``POST`` to ``rest.jsp`` and the real portal's answers carry no validator (the
 captured answers in the shared reference material are bare JSON arrays; a ``POST`` answer is not
 revalidated in HTTP, RFC 9110 §15.4.5 defines 304 for GET and HEAD only), so the sandbox ignores
@@ -62,6 +67,9 @@ def event_payload(found: list[PortalDecision], detected_at: datetime) -> dict[st
     }
 
 
+FILTERED_PAGE_SIZE = 10  # one ministry publishes a few decisions a week
+
+
 @dataclass
 class Watcher:
     """One trigger's polling state: the HTTP session (robots.txt read once) and the ids it announced."""
@@ -73,6 +81,18 @@ class Watcher:
     announced: set[str] = field(default_factory=set)
     polls: int = 0
     client: PortalClient | None = None
+    agency_ids: dict[str, str] | None = None  # watched ministry (match_key) → the portal's agency id
+
+    def _rows(self, client: PortalClient, dept: Department) -> list[PortalDecision]:
+        """The first page of each watched ministry's decisions, or of the whole list when one of them is
+        not in the portal's agency list."""
+        watched = {match_key(m) for m in dept.ministries}
+        if self.agency_ids is None:
+            self.agency_ids = {match_key(name): aid for aid, name in client.agencies() if match_key(name) in watched}
+        if not watched or not watched <= set(self.agency_ids):
+            return client.list_decisions(1, self.page_size)
+        return [row for aid in sorted({self.agency_ids[w] for w in watched})
+                for row in client.list_decisions(1, FILTERED_PAGE_SIZE, agency_id=aid)]
 
     def _client(self) -> PortalClient:
         if self.client is None:
@@ -87,8 +107,8 @@ class Watcher:
         from tthc.db.session import session_scope
 
         self.polls += 1
-        rows = self._client().list_decisions(1, self.page_size)
         dept = load_department()
+        rows = self._rows(self._client(), dept)
         with session_scope(self.db_url) as session:
             found = [r for r in unseen_decisions(session, rows, dept) if r.id not in self.announced]
         if not found:

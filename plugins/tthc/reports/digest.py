@@ -93,9 +93,13 @@ class NewDecisionTime:
             stored = self.decision.ingested_at
             day = stored.astimezone(VN_TZ).date() if stored.tzinfo else stored.date()
             return f"phát hiện ngày {vn_date(day)} (nguồn không ghi ngày công bố)"
+        if self.hours >= DAYS_FROM_HOURS:  # a backlog (a first run, a source down for days): in days
+            return f"phát hiện sau {vn_number(round(self.hours / 24))} ngày"
         h = round(self.hours, 1)
         return f"phát hiện sau {vn_number(int(h) if h == int(h) else h)} giờ"
 
+
+DAYS_FROM_HOURS = 72  # from three days on, the delay is said in days
 
 DRAFT_STATES = {
     "draft_ready": "dự thảo sẵn sàng ({n} thủ tục)",

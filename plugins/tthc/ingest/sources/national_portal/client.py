@@ -25,6 +25,7 @@ from tthc.ingest.sources.national_portal.helpers import (
     PortalDecision,
     PortalDecisionPage,
     PortalItem,
+    parse_agencies,
     parse_decision_list,
     parse_detail_page,
     parse_fields,
@@ -40,12 +41,18 @@ class PortalClient(ABC):
     def call(self, service: str, **params: Any) -> Any:
         """One ``rest.jsp`` service call; returns the decoded JSON answer."""
 
-    def list_decisions(self, page: int, page_size: int | None = None) -> list[PortalDecision]:
+    def list_decisions(self, page: int, page_size: int | None = None, agency_id: str = "-1") -> list[PortalDecision]:
+        """One page of the decision list, newest first; ``agency_id``: one agency's decisions only (the
+        search form's agency filter, ids of :meth:`agencies`)."""
         payload = self.call(
             settings.SERVICE_LIST, type="ref", recordPerPage=page_size or settings.PAGE_SIZE, pageIndex=page,
-            keyword="", agency_id="-1", field_id="-1", publishing_date="",
+            keyword="", agency_id=agency_id, field_id="-1", publishing_date="",
         )
         return parse_decision_list(payload)
+
+    def agencies(self) -> list[tuple[str, str]]:
+        """(id, name) of the agencies that publish decisions (ministries, provincial People's Committees)."""
+        return parse_agencies(self.call(settings.SERVICE_AGENCIES))
 
     def decision_fields(self, dp_id: str) -> list[tuple[str, str]]:
         return parse_fields(self.call(settings.SERVICE_FIELDS, dp_id=dp_id))

@@ -133,6 +133,15 @@ def parse_items(payload: Any, change_type: str) -> list[PortalItem]:
     ]
 
 
+def parse_agencies(payload: Any) -> list[tuple[str, str]]:
+    """``get_list_agency_service_v2``: (agency id, name); the ids are the decision list's ``AGENCY_ID``
+    (the captured answers agree: Bộ Khoa học và Công nghệ is 734 in both)."""
+    service = "agencies"
+    rows = _rows(payload, service, ("ID",))
+    return [(_id(r, "ID", service, i), _text(r, "NAME", service, i) or _text(r, "AGENCY_NAME", service, i))
+            for i, r in enumerate(rows)]
+
+
 def parse_fields(payload: Any) -> list[tuple[str, str]]:
     service = "fields"
     rows = _rows(payload, service, ("ID", "NAME"))

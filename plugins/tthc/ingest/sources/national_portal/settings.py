@@ -14,6 +14,7 @@ SOURCE_NAME = "national_portal"
 
 SERVICE_LIST = "decision_publishment_advanced_search_service_v2"
 SERVICE_FIELDS = "get_fields_by_dp_id_services_v2"
+SERVICE_AGENCIES = "get_list_agency_service_v2"
 # item group service → change type
 SERVICE_ITEMS = {
     "get_procedures_by_dp_id_service_v2": "new",

@@ -24,7 +24,6 @@ def _demo(var: Path) -> subprocess.CompletedProcess:
                           timeout=900)
 
 
-@pytest.mark.timeout(900)  # two whole demos (six `airflow dags test` runs each) on a 2-core machine
 def test_demo_twice_same_end_state_nothing_sent_twice(tmp_path):
     var = tmp_path / "var"
     first = _demo(var)

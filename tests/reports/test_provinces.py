@@ -184,3 +184,45 @@ def test_sandbox_rows_give_realistic_lags():
     assert OWN not in provinces and len(provinces) >= 25
     assert max(d.published for d in cat.decisions if d.agency.startswith("UBND")) - \
         max(d.published for d in cat.ministry_decisions()) < timedelta(days=120)
+
+
+# -- from the database (SQLite and PostgreSQL) -------------------------------------------------------------
+
+
+def test_province_comparison_from_the_store(story, dept):
+    from tthc.catalogue.listings import upsert_listing
+    from tthc.db.models import Announcement, CsdlVerification
+    from tthc.ingest.runs import upsert_item
+    from tthc.reports.periodic.build import build_periodic, province_comparison
+    from tthc.reports.periodic.periods import period_for
+
+    s = story.session
+    m = story.decision("4063/QĐ-BKHCN", published=date(2026, 10, 1), effective=date(2026, 12, 15))
+    upsert_item(s, m, name="Thủ tục so sánh A", change_type="new", code="1.050009", levels=["cap_tinh"],
+                field_key="chuyen_giao_cong_nghe")
+    story.decision("4100/QĐ-BYT", published=date(2026, 10, 2), fields="thiet_bi_y_te", agency="Bộ Y tế")
+    story.flag(date(2026, 10, 5))
+    story.approve("45/QĐ-UBND", as_of=date(2026, 10, 5), signed=date(2026, 10, 10))
+    ann = s.query(Announcement).filter_by(so_hieu="45/QĐ-UBND").one()
+    s.add(CsdlVerification(announcement_id=ann.id, status="verified", listed_on=date(2026, 10, 12),
+                           verified_for=date(2026, 10, 13), checked_for=date(2026, 10, 13), due=date(2026, 10, 17)))
+    for pid, code, agency, day, title in (
+            ("1", "4063/QĐ-BKHCN", "UBND Thành phố Cần Thơ", date(2026, 10, 5), "x"),
+            ("2", "77/QĐ-UBND", "UBND tỉnh Thanh Hóa", date(2026, 10, 11), "theo Quyết định số 4063/QD-BKHCN"),
+            ("3", "4100/QĐ-BYT", "UBND tỉnh Phú Thọ", date(2026, 10, 3), "x"),
+            ("4", "45/QĐ-UBND", "UBND Thành phố Hồ Chí Minh", date(2026, 10, 12), "x"),
+            ("5", "78/QĐ-UBND", "UBND tỉnh Thanh Hóa", date(2026, 9, 1), "theo Quyết định số 4063/QĐ-BKHCN")):
+        upsert_listing(s, portal_id=pid, so_hieu=code, trich_yeu=title, agency_name=agency, agency_portal_id=None,
+                       published=day, seen_for=date(2026, 10, 13))
+    s.commit()
+
+    q4 = period_for("quarter", 2026, 4)
+    c = province_comparison(s, dept, q4)
+    (d,) = c.decisions  # the Bộ Y tế decision is not in the department's fields
+    assert d.so_hieu == "4063/QĐ-BKHCN"
+    assert d.lags == {"UBND Thành phố Cần Thơ": 4, "UBND tỉnh Thanh Hóa": 10}
+    assert d.ours == 11 and d.announced == 3 and d.median == 7
+    assert c.ambiguous == []  # the row of 01/09 is before the period's start: not read
+    report = build_periodic(s, dept, q4)
+    assert report.provinces == c
+    assert report.totals.csdl == 1 and report.totals.csdl_sent == 0  # seen on the list; never pushed by us

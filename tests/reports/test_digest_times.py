@@ -101,3 +101,18 @@ def test_a_backlog_is_said_in_days():
     assert line(9.54) == "phát hiện sau 9,5 giờ"
     assert line(71.9) == "phát hiện sau 71,9 giờ"
     assert line(3553.0) == "phát hiện sau 148 ngày"
+
+
+def test_a_decision_is_new_in_one_digest_only(seeded, dept):
+    """Windows are half-open, (start, end]: a decision stored by the run ending at 01:00 on 26/11 (its
+    ``ingested_at`` is the run's end) is new in that night's digest, not again in the next night's."""
+    from datetime import timedelta
+
+    s = seeded
+    _decision(s, "43/QĐ-BKHCN", END, date(2026, 11, 25), "1.041003")
+    s.commit()
+    tonight = build_digest(s, window_start=START, window_end=END, as_of=END.date())
+    tomorrow = build_digest(s, window_start=END, window_end=END + timedelta(days=1), as_of=END.date() + timedelta(days=1))
+    assert [d.so_hieu for d in tonight.decisions] == ["43/QĐ-BKHCN"]
+    assert [d.so_hieu for d in tomorrow.decisions] == []
+    assert [t.decision.so_hieu for t in tomorrow.times] == []

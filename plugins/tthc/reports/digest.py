@@ -197,7 +197,7 @@ def build_digest(session: Session, *, window_start: datetime, window_end: dateti
     calendar = calendar or WorkCalendar.from_file()
     soon_until = calendar.add_working_days(as_of, SOON_WORKING_DAYS)
     decisions = list(session.scalars(
-        select(Decision).where(Decision.ingested_at >= window_start, Decision.ingested_at <= window_end)
+        select(Decision).where(Decision.ingested_at > window_start, Decision.ingested_at <= window_end)  # (start, end]
         .order_by(Decision.published_date, Decision.id)
     ))
     flags = list(session.scalars(

@@ -16,6 +16,7 @@ import pytest
 import requests
 import yaml
 from bs4 import BeautifulSoup
+from support.sandbox_yaml import sandbox_yaml
 from tthc_dev.sandbox.app import DEFAULT_DATA_DIR, Sandbox
 
 SEARCH = "decision_publishment_advanced_search_service_v2"
@@ -384,7 +385,7 @@ def test_synthetic_volume(tmp_path):
         assert len({r["ID"] for r in rows}) == len(rows)
         assert len({r["CODE"].rstrip(".") for r in rows}) == len(rows)
 
-        procedures = {p["code"] for p in yaml.safe_load((DEFAULT_DATA_DIR / "procedures.yaml").read_text("utf-8"))}
+        procedures = {p["code"] for p in sandbox_yaml("procedures.yaml")}
         for row in synthetic[::97]:
             items = [rest(sb, service, dp_id=row["ID"]).json() for service in (NEW, MODIFIED, RESCINDED)]
             assert 1 <= sum(len(group) for group in items) <= 3

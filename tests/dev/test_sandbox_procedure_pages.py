@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 import requests
-import yaml
+from support.sandbox_yaml import sandbox_yaml
 from tthc.core.text import clean
 from tthc.ingest.sources.national_portal.procedure_page import (
     CITIZEN_PATH,
@@ -14,13 +14,12 @@ from tthc.ingest.sources.national_portal.procedure_page import (
     ProcedureNotFoundError,
     parse_procedure_page,
 )
-from tthc_dev.sandbox import DATA_DIR
 
 LEVEL = {"cap_tinh": "Cấp Tỉnh", "cap_xa": "Cấp Xã", "cap_trung_uong": "Cấp Bộ"}
 
 
 def _procedures() -> list[dict]:
-    return yaml.safe_load((DATA_DIR / "procedures.yaml").read_text(encoding="utf-8"))
+    return sandbox_yaml("procedures.yaml")
 
 
 def test_every_procedure_has_details_in_the_real_style():

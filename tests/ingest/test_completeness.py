@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 from sqlalchemy import select
+from support.sandbox_yaml import sandbox_yaml
 from tthc.core.http import SnapshotRecorder, make_session
 from tthc.core.text import match_key
 from tthc.db.models import Decision, DecisionItem, SourceHealth
@@ -312,7 +313,7 @@ def _portal_items(decision: dict) -> set[tuple[str, str, str]]:
     """(số hiệu, name, change) as the portal groups items: a replacement is a new item plus the old one
     rescinded."""
     procedures = {str(p["code"]): p for p in
-                  yaml.safe_load((DATA_DIR / "procedures.yaml").read_text(encoding="utf-8"))}
+                  sandbox_yaml("procedures.yaml")}
     out = set()
     for i in decision["items"]:
         out.add((decision["so_hieu"], i["name"], {"replaced": "new"}.get(i["change"], i["change"])))

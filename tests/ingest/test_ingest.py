@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 from sqlalchemy import func, select
+from support.sandbox_yaml import sandbox_yaml
 from tthc.core.http import SnapshotRecorder, SourceError, make_session
 from tthc.core.text import match_key
 from tthc.db.models import Decision, DecisionItem, DecisionSource, RawSnapshot
@@ -41,7 +42,7 @@ def _demo() -> list[dict]:
 
 
 def _procedures() -> dict[str, dict]:
-    return {str(p["code"]): p for p in yaml.safe_load((DATA / "procedures.yaml").read_text(encoding="utf-8"))}
+    return {str(p["code"]): p for p in sandbox_yaml("procedures.yaml")}
 
 
 def _d(value: str) -> date:

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 from sqlalchemy import delete, func, select
+from support.sandbox_yaml import sandbox_yaml
 from tthc.core.http import LayoutChangedError, SnapshotRecorder, SourceError
 from tthc.core.text import clean, match_key
 from tthc.db.models import Decision, DecisionItem, SourceHealth
@@ -52,7 +53,7 @@ def _demo() -> list[dict]:
 
 
 def _procedures() -> dict[str, dict]:
-    return {str(p["code"]): p for p in yaml.safe_load((DATA / "procedures.yaml").read_text(encoding="utf-8"))}
+    return {str(p["code"]): p for p in sandbox_yaml("procedures.yaml")}
 
 
 def _expected(dept, window_end: date) -> list[dict]:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from support.sandbox_yaml import sandbox_yaml
 from tthc.core.config import SETTINGS_DIR
 from tthc.core.http import LayoutChangedError, SnapshotRecorder, SourceError, make_session
 from tthc.core.text import normalise_so_hieu
@@ -48,7 +49,7 @@ def _demo_decisions() -> list[dict]:
 
 
 def _demo_procedures() -> dict[str, dict]:
-    return {str(p["code"]): p for p in yaml.safe_load((DATA / "procedures.yaml").read_text(encoding="utf-8"))}
+    return {str(p["code"]): p for p in sandbox_yaml("procedures.yaml")}
 
 
 def _newest_first(decisions: list[dict]) -> list[dict]:

@@ -122,8 +122,13 @@ class Decision:
         return unicodedata.normalize("NFD", value) if self.nfd else value
 
 
+# libyaml's safe loader when PyYAML has it (the same documents, about 9x faster: procedures.yaml is 200 KB
+# and every sandbox — one per test — reads it)
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _load_yaml_list(path: Path, key: str) -> list[dict[str, Any]]:
-    payload = yaml.safe_load(path.read_text(encoding="utf-8"))
+    payload = yaml.load(path.read_text(encoding="utf-8"), Loader=_SAFE_LOADER)  # noqa: S506 - a safe loader
     if payload is None:
         return []
     if isinstance(payload, dict):

@@ -20,7 +20,7 @@ from tthc.ingest.runs import get_watermark, ingest_html_site, ingest_portal
 from tthc.ingest.sources.html_listing import load_all
 from tthc.ingest.sources.html_listing.client import HtmlListingClient
 from tthc.ingest.sources.national_portal import settings as portal_settings
-from tthc.ingest.sources.national_portal.client import HttpPortalClient, PortalClient
+from tthc.ingest.sources.national_portal.client import HttpPortalClient
 from tthc.ingest.sources.national_portal.settings import SOURCE_NAME as PORTAL_SOURCE
 from tthc_dev.sandbox import DATA_DIR
 
@@ -320,8 +320,7 @@ def test_nfd_everywhere_is_stored_nfc_like_a_clean_run(session, sandbox, dept) -
 def small_pages(monkeypatch: pytest.MonkeyPatch) -> int:
     monkeypatch.setattr("tthc.ingest.sources.national_portal.settings.PAGE_SIZE", 4)
     monkeypatch.setattr("tthc.ingest.runs.PAGE_SIZE", 4)
-    # list_decisions took settings.PAGE_SIZE as its default when the module was imported
-    monkeypatch.setattr(PortalClient.list_decisions, "__defaults__", (4,))
+    # list_decisions reads settings.PAGE_SIZE when called (page_size=None): patched above
     return 4
 
 
